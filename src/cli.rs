@@ -1,0 +1,88 @@
+//! The command line of jhctl itself (clap). Raw flags only: `run.rs` turns
+//! them into settings and dispatches.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Automate a JupyterHub with scripts: users, rosters, passwords, quota and the cluster.
+#[derive(Debug, Parser)]
+#[command(
+    name = "jhctl",
+    version,
+    about,
+    after_help = "Bundled scripts: generate-users-template, manage-users, set-passwords, credentials (see `jhctl scripts`).\n\
+                  Examples:\n  jhctl generate-users-template --prefix student --count 50 --output users.csv\n  \
+                  jhctl manage-users create users.csv\n  jhctl eval 'hub.users().len()'"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options for every command; give them before the script name.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The hub's URL.
+    #[arg(long, env = "JUPYTERHUB_URL", default_value = "http://localhost:30890", global = true)]
+    pub url: String,
+    /// API token of an admin (else the Kubernetes secret is read).
+    #[arg(long, env = "JUPYTERHUB_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// Kubernetes namespace of the hub.
+    #[arg(short = 'n', long, env = "JHCTL_NAMESPACE", default_value = "jupyterhub", global = true)]
+    pub namespace: String,
+    /// Kubernetes context (default: the kubeconfig's current one).
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, env = "JHCTL_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
+    pub concurrency: u16,
+    /// Change nothing: calls that would change the hub answer `planned`.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Print one JSON document on stdout (scripts that support it).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More detail on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Less output.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a script file with its arguments.
+    Run {
+        /// The `.rhai` file.
+        file: String,
+        /// Arguments for the script.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Evaluate Rhai code and print its value.
+    Eval {
+        /// The code, e.g. 'hub.users().len()'.
+        code: String,
+    },
+    /// Interactive session with the same primitives.
+    Repl,
+    /// List the bundled scripts.
+    Scripts,
+    /// Show the primitives: all with a line each, or one in full.
+    Doc {
+        /// A primitive's name, e.g. create_users or roster::read.
+        name: Option<String>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// A bundled script by name, or a path to a .rhai file.
+    #[command(external_subcommand)]
+    Script(Vec<String>),
+}

@@ -1,0 +1,277 @@
+//! `HubClient`: the connection to one hub, with bounded concurrency,
+//! retries, and percent-encoded paths. The calls themselves live in
+//! `users.rs`, `servers.rs` and `groups.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::{header, Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::retry::Backoff;
+use super::{HubError, Token};
+
+/// Everything percent-encoded in a path segment but the URL-safe unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// How to reach a hub.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// Base URL, e.g. `http://localhost:30890` (a trailing `/` is fine).
+    pub url: String,
+    /// The API token.
+    pub token: Token,
+    /// Requests in flight at once (at least 1).
+    pub concurrency: usize,
+    /// When true, calls that change the hub send nothing and answer `planned`.
+    pub dry_run: bool,
+    /// How many times a request is tried before giving up.
+    pub max_attempts: u32,
+}
+
+impl HubConfig {
+    /// A config with default concurrency (8) and retries (5 attempts).
+    pub fn new(url: impl Into<String>, token: Token) -> Self {
+        HubConfig { url: url.into(), token, concurrency: 8, dry_run: false, max_attempts: 5 }
+    }
+}
+
+/// A client for one hub. Cheap to clone; clones share the concurrency limit.
+#[derive(Clone, Debug)]
+pub struct HubClient {
+    inner: Arc<Inner>,
+    dry_run: bool,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    base: String,
+    token: Token,
+    limit: Semaphore,
+    max_attempts: u32,
+}
+
+/// The hub's answer to one request: status and JSON body (`Null` when empty).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    /// How many attempts it took; a 404 on a retried delete means it is done.
+    pub attempts: u32,
+}
+
+impl Reply {
+    /// Whether the status is 2xx.
+    pub fn ok(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// The hub's error message (`message` of the REST API, `error` of the admin API).
+    pub fn message(&self) -> String {
+        let text = ["message", "error"].iter().find_map(|k| self.body.get(k).and_then(Value::as_str));
+        match text {
+            Some(text) => text.to_string(),
+            None if self.body.is_null() => self.status.canonical_reason().unwrap_or("error").to_string(),
+            None => self.body.to_string(),
+        }
+    }
+
+    /// `STATUS - MESSAGE`, the form the user guide prints for a failed item.
+    pub fn describe(&self) -> String {
+        format!("{} - {}", self.status.as_u16(), self.message())
+    }
+}
+
+impl HubClient {
+    /// A client for `config`; no request is sent yet.
+    pub fn new(config: HubConfig) -> Result<Self, HubError> {
+        let base = config.url.trim_end_matches('/').to_string();
+        let parsed = reqwest::Url::parse(&base)
+            .map_err(|e| HubError::Url { url: config.url.clone(), reason: e.to_string() })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(HubError::Url { url: config.url, reason: "the scheme must be http or https".into() });
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("jhctl/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .pool_max_idle_per_host(config.concurrency.max(1))
+            .build()
+            .map_err(|e| HubError::Url { url: base.clone(), reason: e.to_string() })?;
+        Ok(HubClient {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                token: config.token,
+                limit: Semaphore::new(config.concurrency.max(1)),
+                max_attempts: config.max_attempts.max(1),
+            }),
+            dry_run: config.dry_run,
+        })
+    }
+
+    /// The hub's base URL, without a trailing `/`.
+    pub fn url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// Whether calls that change the hub only answer `planned`.
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// The same client (sharing connections and the concurrency limit) with
+    /// dry run switched on or off.
+    pub fn with_dry_run(&self, dry_run: bool) -> HubClient {
+        HubClient { inner: self.inner.clone(), dry_run }
+    }
+
+    /// Percent-encodes one path segment (a username or group name).
+    pub fn segment(name: &str) -> String {
+        utf8_percent_encode(name, SEGMENT).to_string()
+    }
+
+    /// Sends one request, waiting for a free slot, retrying connection
+    /// errors, 429, 502, 503 and 504 with backoff (honouring Retry-After).
+    /// Every call jhctl makes is safe to repeat, so every one is retried.
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Reply, HubError> {
+        self.call_with(method, path, query, body, None).await
+    }
+
+    /// [`HubClient::call`] with an `Accept` header.
+    pub(crate) async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        accept: Option<&str>,
+    ) -> Result<Reply, HubError> {
+        let _slot = self.inner.limit.acquire().await.expect("the semaphore is never closed");
+        let url = format!("{}{}", self.inner.base, path);
+        let mut backoff = Backoff::new();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .inner
+                .http
+                .request(method.clone(), &url)
+                .header(header::AUTHORIZATION, format!("token {}", self.inner.token.expose()))
+                .query(query);
+            if let Some(accept) = accept {
+                request = request.header(header::ACCEPT, accept);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let last = attempt >= self.inner.max_attempts;
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = response
+                        .headers()
+                        .get(header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    if !last && retryable(status) {
+                        tokio::time::sleep(backoff.next(retry_after)).await;
+                        continue;
+                    }
+                    let bytes = response.bytes().await.map_err(|e| self.connect_error(&e))?;
+                    let body = if bytes.is_empty() {
+                        Value::Null
+                    } else {
+                        serde_json::from_slice(&bytes)
+                            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+                    };
+                    let reply = Reply { status, body, attempts: attempt };
+                    if matches!(status.as_u16(), 401 | 403) && !path.starts_with("/hub/admin/api") {
+                        return Err(HubError::Unauthorized { status: status.as_u16(), message: reply.message() });
+                    }
+                    return Ok(reply);
+                }
+                Err(err) if !last && (err.is_connect() || err.is_timeout() || err.is_request()) => {
+                    tokio::time::sleep(backoff.next(None)).await;
+                }
+                Err(err) => return Err(self.connect_error(&err)),
+            }
+        }
+    }
+
+    fn connect_error(&self, err: &reqwest::Error) -> HubError {
+        let mut reason = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            reason = format!("{reason}: {cause}");
+            source = cause.source();
+        }
+        HubError::Connect { url: self.inner.base.clone(), reason: reason.replace(self.inner.token.expose(), "<redacted>") }
+    }
+
+    /// Runs a call that is not per item and turns a non-2xx answer into an error.
+    pub(crate) async fn expect(
+        &self,
+        what: impl Into<String>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, HubError> {
+        let reply = self.call(method, path, &[], body).await?;
+        if reply.ok() {
+            Ok(reply.body)
+        } else {
+            Err(HubError::Status { what: what.into(), status: reply.status.as_u16(), message: reply.message() })
+        }
+    }
+
+    /// The hub's version, from `GET /hub/api/` (the connection check).
+    pub async fn version(&self) -> Result<String, HubError> {
+        let body = self.expect("connection check", Method::GET, "/hub/api/", None).await?;
+        Ok(body.get("version").and_then(Value::as_str).unwrap_or("unknown").to_string())
+    }
+
+    /// `GET /hub/api/info`: hub, authenticator and spawner details (admin only).
+    pub async fn info(&self) -> Result<Value, HubError> {
+        self.expect("hub info", Method::GET, "/hub/api/info", None).await
+    }
+
+    /// `GET /hub/api/user`: the user or service that owns the token.
+    pub async fn whoami(&self) -> Result<Value, HubError> {
+        self.expect("who am I", Method::GET, "/hub/api/user", None).await
+    }
+}
+
+fn retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(HubClient::segment("a b/c?d#e"), "a%20b%2Fc%3Fd%23e");
+        assert_eq!(HubClient::segment("jörg@x.de"), "j%C3%B6rg%40x.de");
+        assert_eq!(HubClient::segment("student-01_x.y~"), "student-01_x.y~");
+    }
+
+    #[test]
+    fn bad_urls_are_refused() {
+        let token = Token::new("secret-token");
+        assert!(HubClient::new(HubConfig::new("localhost:30890", token.clone())).is_err());
+        assert!(HubClient::new(HubConfig::new("not a url", token.clone())).is_err());
+        assert!(HubClient::new(HubConfig::new("http://localhost:30890/", token)).is_ok());
+    }
+}

@@ -1,0 +1,54 @@
+//! Errors of the hub client: a whole call that could not run. Failures of
+//! single items in a batch are data ([`crate::hub::ItemResult`]), not errors.
+
+use thiserror::Error;
+
+/// A hub call that could not be carried out at all.
+#[derive(Debug, Error)]
+pub enum HubError {
+    /// The hub could not be reached (refused, DNS, timeout), after retries.
+    #[error("cannot connect to the hub at {url}: {reason}; check that the hub is running and that --url or JUPYTERHUB_URL is right")]
+    Connect {
+        /// The hub's base URL.
+        url: String,
+        /// What the HTTP client said, without the token.
+        reason: String,
+    },
+    /// The hub answered 401 or 403: the token is wrong or lacks rights.
+    #[error("the hub refused the token ({status}): {message}; check --token or JUPYTERHUB_TOKEN, and that the token belongs to an admin")]
+    Unauthorized {
+        /// HTTP status, 401 or 403.
+        status: u16,
+        /// The hub's message.
+        message: String,
+    },
+    /// The hub answered with an error status to a call that is not per item.
+    #[error("{what}: the hub answered {status}: {message}")]
+    Status {
+        /// What was asked, e.g. "create group `lab3`".
+        what: String,
+        /// HTTP status.
+        status: u16,
+        /// The hub's message.
+        message: String,
+    },
+    /// The hub's answer was not the JSON it documents.
+    #[error("{what}: unexpected answer from the hub: {reason}")]
+    Decode {
+        /// What was asked.
+        what: String,
+        /// Why it could not be read.
+        reason: String,
+    },
+    /// The URL given is not a valid base URL.
+    #[error("invalid hub URL `{url}`: {reason}; give it like http://localhost:30890")]
+    Url {
+        /// The URL as given.
+        url: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// No token was found anywhere.
+    #[error("no API token: {0}")]
+    NoToken(String),
+}

@@ -1,0 +1,70 @@
+//! The outcome of one item of a batch: what scripts count and print.
+
+use serde::Serialize;
+
+/// What happened to one item of a batch call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// The user or group was created.
+    Created,
+    /// It was there already; nothing changed.
+    Exists,
+    /// It was deleted (also when a retried delete finds it gone).
+    Deleted,
+    /// It does not exist.
+    NotFound,
+    /// It was changed as asked (admin flag, membership, password, quota).
+    Updated,
+    /// A server was started and is ready.
+    Started,
+    /// A server was stopped.
+    Stopped,
+    /// A server start or stop was accepted but not finished when the wait ended.
+    Pending,
+    /// The item could not be done; `error` says why.
+    Failed,
+    /// Dry run: this would be done; nothing was sent.
+    Planned,
+}
+
+impl ItemStatus {
+    /// The status as scripts see it, e.g. `not_found`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Created => "created",
+            ItemStatus::Exists => "exists",
+            ItemStatus::Deleted => "deleted",
+            ItemStatus::NotFound => "not_found",
+            ItemStatus::Updated => "updated",
+            ItemStatus::Started => "started",
+            ItemStatus::Stopped => "stopped",
+            ItemStatus::Pending => "pending",
+            ItemStatus::Failed => "failed",
+            ItemStatus::Planned => "planned",
+        }
+    }
+}
+
+/// One item's outcome: `#{name, status, error}` in scripts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ItemResult {
+    /// The user (or group) name, normalised.
+    pub name: String,
+    /// What happened.
+    pub status: ItemStatus,
+    /// Why it failed, with the hub's message; `None` unless `status` is `failed`.
+    pub error: Option<String>,
+}
+
+impl ItemResult {
+    /// An outcome without error.
+    pub fn new(name: impl Into<String>, status: ItemStatus) -> Self {
+        ItemResult { name: name.into(), status, error: None }
+    }
+
+    /// A failed item with its reason.
+    pub fn failed(name: impl Into<String>, error: impl Into<String>) -> Self {
+        ItemResult { name: name.into(), status: ItemStatus::Failed, error: Some(error.into()) }
+    }
+}

@@ -1,0 +1,19 @@
+//! The JupyterHub client: the REST API and the hub's admin API. Async,
+//! no Rhai in here.
+
+mod client;
+mod error;
+mod groups;
+mod item_result;
+mod model;
+mod retry;
+mod servers;
+mod token;
+mod users;
+
+pub use client::{HubClient, HubConfig};
+pub use error::HubError;
+pub use item_result::{ItemResult, ItemStatus};
+pub use model::{Group, NewUser, Server, User, UserQuery};
+pub use token::Token;
+pub use users::PAGE_SIZE;

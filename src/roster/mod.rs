@@ -1,0 +1,1 @@
+//! Roster files: read and write CSV, TSV, XLSX, XLS and ODS; validate rows.

@@ -1,0 +1,112 @@
+//! `run`: parse the command line, set up the settings, dispatch, and
+//! return the exit status. main.rs only calls this.
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, Command};
+use crate::hub::Token;
+use crate::script::runner::{self, Source};
+use crate::script::{build_engine, bundled, doc, runtime};
+
+/// Runs jhctl with the process's arguments; returns the exit status.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let g = &cli.global;
+    runtime::init(runtime::Settings {
+        url: g.url.clone(),
+        token: g.token.as_deref().filter(|t| !t.trim().is_empty()).map(Token::new),
+        namespace: g.namespace.clone(),
+        context: g.context.clone(),
+        concurrency: usize::from(g.concurrency),
+        dry_run: g.dry_run,
+        json: g.json,
+        verbose: g.verbose,
+        quiet: g.quiet,
+    });
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    match cli.command {
+        Command::Scripts => {
+            let mut out = std::io::stdout().lock();
+            for s in bundled::SCRIPTS {
+                let _ = writeln!(out, "{:26}{}", s.name.replace('_', "-"), bundled::summary(s.source));
+            }
+            0
+        }
+        Command::Doc { name } => {
+            let engine = build_engine(&cwd);
+            match doc::render(&engine, name.as_deref()) {
+                Some(text) => {
+                    let _ = write!(std::io::stdout(), "{text}");
+                    0
+                }
+                None => {
+                    let wanted = name.unwrap_or_default();
+                    let hints = doc::suggest(&engine, &wanted);
+                    eprintln!("error: no primitive called `{wanted}`");
+                    if !hints.is_empty() {
+                        eprintln!("did you mean: {}", hints.join(", "));
+                    }
+                    eprintln!("`jhctl doc` lists them all");
+                    2
+                }
+            }
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "jhctl", &mut std::io::stdout());
+            0
+        }
+        Command::Eval { code } => {
+            let engine = build_engine(&cwd);
+            runner::eval(&engine, &Source { name: "<eval>", text: &code })
+        }
+        Command::Repl => crate::repl::run(&cwd),
+        Command::Run { file, args } => run_file(&file, &args),
+        Command::Script(mut words) => {
+            let name = words.remove(0);
+            match bundled::script(&name) {
+                Some(script) if !name.ends_with(".rhai") => {
+                    let engine = build_engine(&cwd);
+                    let source = Source { name: script.path, text: script.source };
+                    runner::run(&engine, &source, &name.replace('_', "-"), &words)
+                }
+                _ if name.ends_with(".rhai") || Path::new(&name).is_file() => run_file(&name, &words),
+                _ => {
+                    eprintln!("error: no bundled script or file called `{name}`");
+                    let near: Vec<String> = bundled::SCRIPTS
+                        .iter()
+                        .map(|s| s.name.replace('_', "-"))
+                        .filter(|s| s.contains(&name.replace('_', "-")) || name.contains(s.as_str()))
+                        .collect();
+                    if !near.is_empty() {
+                        eprintln!("did you mean: {}", near.join(", "));
+                    }
+                    eprintln!("`jhctl scripts` lists the bundled scripts; `jhctl --help` the commands");
+                    2
+                }
+            }
+        }
+    }
+}
+
+fn run_file(file: &str, args: &[String]) -> i32 {
+    let path = Path::new(file);
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read script `{file}`: {e}");
+            return 2;
+        }
+    };
+    let engine = build_engine(&runner::base_of(path));
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| file.to_string());
+    runner::run(&engine, &Source { name: file, text: &text }, &name, args)
+}

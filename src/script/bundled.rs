@@ -1,0 +1,69 @@
+//! The bundled scripts and stdlib modules, embedded in the binary.
+//!
+//! Each file in `scripts/` is a workflow run by name (`jhctl manage-users`);
+//! each file in `stdlib/` is a module any script can `import`.
+
+/// A file embedded in the binary.
+pub struct Bundled {
+    /// Its name: `manage_users` for `scripts/manage_users.rhai`.
+    pub name: &'static str,
+    /// Its path in the source tree, shown in errors.
+    pub path: &'static str,
+    /// Its text.
+    pub source: &'static str,
+}
+
+macro_rules! bundle {
+    ($dir:literal, $($name:literal),* $(,)?) => {
+        &[$(Bundled {
+            name: $name,
+            path: concat!($dir, "/", $name, ".rhai"),
+            source: include_str!(concat!("../../", $dir, "/", $name, ".rhai")),
+        }),*]
+    };
+}
+
+/// The bundled workflows.
+pub const SCRIPTS: &[Bundled] = bundle!("scripts", "generate_users_template", "manage_users");
+
+/// The bundled stdlib modules.
+pub const STDLIB: &[Bundled] = bundle!("stdlib", "report", "users");
+
+/// The bundled script called `name` (`-` and `_` are the same).
+pub fn script(name: &str) -> Option<&'static Bundled> {
+    let name = name.replace('-', "_");
+    SCRIPTS.iter().find(|s| s.name == name)
+}
+
+/// The stdlib module called `name` (with or without `.rhai`).
+pub fn module(name: &str) -> Option<&'static Bundled> {
+    let name = name.trim_end_matches(".rhai");
+    STDLIB.iter().find(|s| s.name == name)
+}
+
+/// The first line of a file's `//!` doc: what it does.
+pub fn summary(source: &str) -> String {
+    source
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("//!").map(|t| t.trim().to_string()))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_accept_dash_or_underscore() {
+        assert!(script("generate-users-template").is_some());
+        assert!(script("generate_users_template").is_some());
+        assert!(script("nope").is_none());
+    }
+
+    #[test]
+    fn every_bundled_file_says_what_it_does() {
+        for file in SCRIPTS.iter().chain(STDLIB) {
+            assert!(!summary(file.source).is_empty(), "{} has no //! summary", file.path);
+        }
+    }
+}

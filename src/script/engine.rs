@@ -1,0 +1,48 @@
+//! `build_engine`: the one Rhai engine setup that `run`, `eval` and the
+//! REPL share.
+
+use std::io::Write;
+use std::path::Path;
+
+use rhai::{exported_module, Dynamic, Engine};
+
+use super::cli_spec::script_args;
+use super::helpers::helpers_module;
+use super::hub_api::{hub_module, Hub};
+use super::resolver::Resolver;
+
+/// An engine with every primitive registered: the `hub` object, the
+/// `roster::` and `cluster::` modules and the helpers. `hub` and `args`
+/// resolve everywhere, also inside functions and imported modules (unless
+/// a local variable of the same name shadows them). Imports resolve from
+/// the bundled stdlib, then from `base`.
+pub fn build_engine(base: &Path) -> Engine {
+    let mut engine = Engine::new();
+    engine.set_max_expr_depths(256, 256);
+    engine.register_type_with_name::<Hub>("Hub");
+    engine.register_global_module(exported_module!(hub_module).into());
+    engine.register_global_module(exported_module!(helpers_module).into());
+    engine.register_global_module(exported_module!(super::cli_module::cli_module).into());
+    engine.set_module_resolver(Resolver::new(base));
+    engine.on_print(|text| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+    });
+    engine.on_debug(|text, source, pos| {
+        let place = source.map(|s| format!("{s}:{pos}")).unwrap_or_else(|| pos.to_string());
+        let _ = writeln!(std::io::stderr(), "[{place}] {text}");
+    });
+    let hub = Hub::from_settings();
+    #[allow(deprecated)] // volatile, not deprecated: the one way to reach `hub` inside functions
+    engine.on_var(move |name, _, context| {
+        if context.scope().contains(name) {
+            return Ok(None);
+        }
+        Ok(match name {
+            "hub" => Some(Dynamic::from(hub.clone())),
+            "args" => Some(script_args().into_iter().map(Dynamic::from).collect::<rhai::Array>().into()),
+            _ => None,
+        })
+    });
+    engine
+}

@@ -1,0 +1,415 @@
+//! The `hub` object: every JupyterHub primitive a script can call.
+//!
+//! `hub` is connected lazily: the first call resolves the token and builds
+//! the client, so scripts (and the REPL) start instantly and a hub that is
+//! down is an error on first use.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+
+use super::convert::{to_array, to_dynamic};
+use super::error::{bad_input, failed};
+use super::items::{items, merge};
+use super::runtime::{block_on, settings};
+use crate::hub::{HubClient, HubConfig, ItemResult, NewUser, Token, UserQuery};
+
+/// The hub a script talks to (`hub` in every script).
+#[derive(Clone)]
+pub struct Hub {
+    state: Rc<RefCell<State>>,
+}
+
+struct State {
+    url: String,
+    token: Option<Token>,
+    client: Option<HubClient>,
+    dry_run: bool,
+}
+
+impl Hub {
+    /// A hub handle from the global settings; nothing is sent yet.
+    pub fn from_settings() -> Self {
+        let s = settings();
+        Hub {
+            state: Rc::new(RefCell::new(State {
+                url: s.url.clone(),
+                token: s.token.clone(),
+                client: None,
+                dry_run: s.dry_run,
+            })),
+        }
+    }
+
+    /// The client, built on first use.
+    pub fn client(&self) -> Result<HubClient, Box<EvalAltResult>> {
+        let mut state = self.state.borrow_mut();
+        if state.client.is_none() {
+            let token = match &state.token {
+                Some(token) => token.clone(),
+                None => {
+                    let s = settings();
+                    block_on(crate::credentials::resolve_token(None, &s.namespace, s.context.as_deref()))
+                        .map_err(bad_input)?
+                }
+            };
+            let mut config = HubConfig::new(state.url.clone(), token);
+            config.concurrency = settings().concurrency.max(1);
+            state.client = Some(HubClient::new(config).map_err(bad_input)?);
+        }
+        let client = state.client.as_ref().expect("set above");
+        Ok(client.with_dry_run(state.dry_run))
+    }
+}
+
+fn results(list: Vec<ItemResult>) -> Result<Array, Box<EvalAltResult>> {
+    to_array(&list)
+}
+
+fn wait_of(options: &Map) -> Duration {
+    let secs = options.get("wait").and_then(|v| v.as_int().ok().or_else(|| v.as_float().ok().map(|f| f as i64)));
+    Duration::from_secs(secs.unwrap_or(60).max(0) as u64)
+}
+
+/// The JupyterHub primitives, methods of `hub`.
+#[export_module]
+pub mod hub_module {
+    use super::*;
+
+    /// The hub's base URL.
+    ///
+    /// ```rhai
+    /// print(hub.url);
+    /// ```
+    #[rhai_fn(get = "url", pure)]
+    pub fn url(hub: &mut Hub) -> String {
+        hub.state.borrow().url.clone()
+    }
+
+    /// Whether calls that change the hub only answer `planned` (dry run).
+    ///
+    /// ```rhai
+    /// if hub.dry_run { print("nothing will change"); }
+    /// ```
+    #[rhai_fn(get = "dry_run", pure)]
+    pub fn get_dry_run(hub: &mut Hub) -> bool {
+        hub.state.borrow().dry_run
+    }
+
+    /// Switches dry run on or off for the rest of the script: every call
+    /// that changes the hub then sends nothing and answers `planned`.
+    ///
+    /// ```rhai
+    /// hub.set_dry_run(a.dry_run);
+    /// ```
+    #[rhai_fn(pure)]
+    pub fn set_dry_run(hub: &mut Hub, on: bool) {
+        hub.state.borrow_mut().dry_run = on;
+    }
+
+    /// Points `hub` at another hub or token: a map with `url` and/or
+    /// `token` (unit values are ignored). The next call connects anew.
+    ///
+    /// ```rhai
+    /// hub.configure(#{ url: "https://hub.example.org", token: a.token });
+    /// ```
+    #[rhai_fn(pure)]
+    pub fn configure(hub: &mut Hub, options: Map) {
+        let mut state = hub.state.borrow_mut();
+        if let Some(url) = options.get("url").filter(|v| !v.is_unit()) {
+            state.url = url.to_string();
+            state.client = None;
+        }
+        if let Some(token) = options.get("token").filter(|v| !v.is_unit()) {
+            state.token = Some(Token::new(token.to_string()));
+            state.client = None;
+        }
+    }
+
+    /// The hub's version from `GET /hub/api/`: the connection check.
+    ///
+    /// Throws when: the hub cannot be reached.
+    ///
+    /// ```rhai
+    /// print(`hub ${hub.version()}`);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn version(hub: &mut Hub) -> Result<String, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        block_on(client.version()).map_err(failed)
+    }
+
+    /// Hub, authenticator and spawner details (`GET /hub/api/info`, admin only).
+    ///
+    /// Throws when: the hub cannot be reached or refuses the token.
+    ///
+    /// ```rhai
+    /// print(hub.info().authenticator.class);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn info(hub: &mut Hub) -> Result<Dynamic, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        to_dynamic(&block_on(client.info()).map_err(failed)?)
+    }
+
+    /// The user or service that owns the token (`GET /hub/api/user`).
+    ///
+    /// Throws when: the hub cannot be reached or refuses the token.
+    ///
+    /// ```rhai
+    /// print(hub.whoami().name);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn whoami(hub: &mut Hub) -> Result<Dynamic, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        to_dynamic(&block_on(client.whoami()).map_err(failed)?)
+    }
+
+    /// Every user of the hub, all pages (the hub sends at most 200 a page).
+    /// Each is a map: `name`, `admin`, `groups`, `created`, `last_activity`,
+    /// `server`, `pending`, `servers`, `roles`.
+    ///
+    /// Throws when: the hub cannot be reached or refuses the token.
+    ///
+    /// ```rhai
+    /// let admins = hub.users().filter(|u| u.admin);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn users(hub: &mut Hub) -> Result<Array, Box<EvalAltResult>> {
+        users_with(hub, Map::new())
+    }
+
+    /// Users matching filters, all pages: `#{filter: "stud"}` (name prefix),
+    /// `#{state: "active"}` (`active`, `ready` or `inactive`),
+    /// `#{sort: "-last_activity"}` (`id`, `name`, `last_activity`; `-` descending).
+    ///
+    /// Throws when: the hub cannot be reached or refuses the token.
+    ///
+    /// ```rhai
+    /// let running = hub.users(#{ state: "active" });
+    /// ```
+    #[rhai_fn(name = "users", pure, return_raw)]
+    pub fn users_with(hub: &mut Hub, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        let get = |k: &str| options.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
+        let query = UserQuery { name_filter: get("filter"), state: get("state"), sort: get("sort") };
+        to_array(&block_on(client.users(&query)).map_err(failed)?)
+    }
+
+    /// One user as a map, or `()` when there is no such user.
+    ///
+    /// Throws when: the hub cannot be reached or refuses the token.
+    ///
+    /// ```rhai
+    /// let u = hub.user("student01");
+    /// if u == () { print("no such user"); }
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn user(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        match block_on(client.user(name.trim())).map_err(failed)? {
+            Some(user) => to_dynamic(&user),
+            None => Ok(Dynamic::UNIT),
+        }
+    }
+
+    /// Creates users: a list of names or of roster rows (maps with
+    /// `username` and maybe `admin`). Names are trimmed, lower-cased and
+    /// checked first; an invalid one is `failed` and never sent. Admins and
+    /// non-admins go in separate batch requests. One result map per item:
+    /// `#{name, status, error}`, status `created`, `exists`, `failed` or `planned`.
+    ///
+    /// ```rhai
+    /// let results = hub.create_users(["alice", "bob"]);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn create_users(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
+        create_users_with(hub, list, Map::new())
+    }
+
+    /// Creates users with options: `#{admin: true}` makes every user whose
+    /// row has no `admin` value an admin.
+    ///
+    /// ```rhai
+    /// hub.create_users(["teacher01"], #{ admin: true });
+    /// ```
+    #[rhai_fn(name = "create_users", pure, return_raw)]
+    pub fn create_users_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        let default_admin = options.get("admin").and_then(|v| v.as_bool().ok()).unwrap_or(false);
+        results(merge(items(&list), |batch| {
+            let users: Vec<NewUser> =
+                batch.into_iter().map(|(name, admin)| NewUser { name, admin: admin.unwrap_or(default_admin) }).collect();
+            block_on(client.create_users(&users))
+        }))
+    }
+
+    /// Deletes users (names or rows), concurrently. One result per item:
+    /// `deleted`, `not_found`, `failed` or `planned`.
+    ///
+    /// ```rhai
+    /// hub.delete_users(["olduser"]);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn delete_users(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        results(merge(items(&list), |batch| block_on(client.delete_users(&names_of(batch)))))
+    }
+
+    /// Sets (never toggles) the admin flag of users (names or rows). One
+    /// result per item: `updated`, `not_found`, `failed` or `planned`.
+    ///
+    /// ```rhai
+    /// hub.set_admin(["teacher01", "teacher02"], true);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn set_admin(hub: &mut Hub, list: Array, admin: bool) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        results(merge(items(&list), |batch| block_on(client.set_admin(&names_of(batch), admin))))
+    }
+
+    /// Renames a user. The user must log in with the new name afterwards.
+    /// One result map: `updated`, `not_found`, or `failed` when the new
+    /// name exists or is invalid.
+    ///
+    /// ```rhai
+    /// hub.rename_user("studnet01", "student01");
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn rename_user(hub: &mut Hub, old: &str, new: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        to_dynamic(&block_on(client.rename_user(old, new)))
+    }
+
+    /// Starts the default servers of users (names or rows), concurrently,
+    /// waiting up to 60 s for pending ones. One result per item: `started`,
+    /// `pending`, `not_found`, `failed` or `planned`.
+    ///
+    /// ```rhai
+    /// hub.start_servers(["alice", "bob"]);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn start_servers(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
+        start_servers_with(hub, list, Map::new())
+    }
+
+    /// Starts servers with options: `#{wait: 120}` waits up to 120 s.
+    ///
+    /// ```rhai
+    /// hub.start_servers(["alice"], #{ wait: 120 });
+    /// ```
+    #[rhai_fn(name = "start_servers", pure, return_raw)]
+    pub fn start_servers_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        let wait = wait_of(&options);
+        results(merge(items(&list), |batch| block_on(client.start_servers(&names_of(batch), wait))))
+    }
+
+    /// Stops the default servers of users (names or rows), concurrently,
+    /// waiting up to 60 s for pending ones. One result per item: `stopped`,
+    /// `pending`, `not_found`, `failed` or `planned`.
+    ///
+    /// ```rhai
+    /// hub.stop_servers(hub.users(#{ state: "active" }));
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn stop_servers(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
+        stop_servers_with(hub, list, Map::new())
+    }
+
+    /// Stops servers with options: `#{wait: 120}` waits up to 120 s.
+    ///
+    /// ```rhai
+    /// hub.stop_servers(["alice"], #{ wait: 5 });
+    /// ```
+    #[rhai_fn(name = "stop_servers", pure, return_raw)]
+    pub fn stop_servers_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        let wait = wait_of(&options);
+        results(merge(items(&list), |batch| block_on(client.stop_servers(&names_of(batch), wait))))
+    }
+
+    /// Every group as a map: `name`, `users` (member names), `roles`.
+    ///
+    /// Throws when: the hub cannot be reached or refuses the token.
+    ///
+    /// ```rhai
+    /// for g in hub.groups() { print(`${g.name}: ${g.users.len()}`); }
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn groups(hub: &mut Hub) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        to_array(&block_on(client.groups()).map_err(failed)?)
+    }
+
+    /// One group as a map, or `()` when it does not exist.
+    ///
+    /// Throws when: the hub cannot be reached or refuses the token.
+    ///
+    /// ```rhai
+    /// let g = hub.group("lab3");
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn group(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        match block_on(client.group(name)).map_err(failed)? {
+            Some(group) => to_dynamic(&group),
+            None => Ok(Dynamic::UNIT),
+        }
+    }
+
+    /// Creates a group. One result map: `created`, `exists`, `failed` or `planned`.
+    ///
+    /// ```rhai
+    /// hub.create_group("lab3");
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn create_group(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        to_dynamic(&block_on(client.create_group(name)))
+    }
+
+    /// Deletes a group (its members stay). One result map: `deleted`,
+    /// `not_found`, `failed` or `planned`.
+    ///
+    /// ```rhai
+    /// hub.delete_group("lab3");
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn delete_group(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        to_dynamic(&block_on(client.delete_group(name)))
+    }
+
+    /// Adds users (names or rows) to a group, creating the group when
+    /// missing, in one request. One result per user: `updated`,
+    /// `not_found`, `failed` or `planned`.
+    ///
+    /// ```rhai
+    /// hub.add_to_group("lab3", ["alice", "bob"]);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn add_to_group(hub: &mut Hub, group: &str, list: Array) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        results(merge(items(&list), |batch| block_on(client.add_to_group(group, &names_of(batch)))))
+    }
+
+    /// Removes users (names or rows) from a group. One result per user.
+    ///
+    /// ```rhai
+    /// hub.remove_from_group("lab3", ["bob"]);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn remove_from_group(hub: &mut Hub, group: &str, list: Array) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        results(merge(items(&list), |batch| block_on(client.remove_from_group(group, &names_of(batch)))))
+    }
+}
+
+fn names_of(batch: Vec<(String, Option<bool>)>) -> Vec<String> {
+    batch.into_iter().map(|(name, _)| name).collect()
+}
+

@@ -1,0 +1,21 @@
+//! The Rhai host: engine setup, the bindings of each family of primitives,
+//! the module resolver, script-declared command lines, and the bundled
+//! scripts and stdlib embedded in the binary.
+
+pub mod bundled;
+pub mod cli_module;
+pub mod cli_spec;
+pub mod convert;
+pub mod doc;
+pub mod engine;
+pub mod error;
+pub mod helpers;
+pub mod hub_api;
+pub mod items;
+pub mod resolver;
+pub mod runner;
+pub mod runtime;
+pub mod show;
+pub mod table;
+
+pub use engine::build_engine;

@@ -1,0 +1,97 @@
+"""JupyterHub 6.1.1 configuration for jhctl's integration tests.
+
+The Rust harness (tests/support/hub.rs) starts `python -m jupyterhub -f THIS`
+with these environment variables:
+
+- JHCTL_TEST_HUB_PORT: loopback port the hub serves /hub/api on
+- JHCTL_TEST_HUB_SCRATCH: folder for the hub's database, cookie secret, pid
+  file and the admin API's store (admin-api.sqlite)
+- JHCTL_TEST_HUB_TOKEN: API token (>= 8 characters) of the `jhctl-test`
+  service, which has the admin role
+
+There is no proxy: the hub's own port answers /hub/api and /hub/admin/api.
+Single-user servers are jupyterhub's tiny mock server, so they really start
+and stop.
+"""
+
+import os
+import signal
+import sys
+import threading
+import time
+
+from jupyterhub.proxy import Proxy
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+
+
+def required_env(name):
+    value = os.environ.get(name)
+    if not value:
+        sys.exit(f"jupyterhub_config.py: environment variable {name} is not set")
+    return value
+
+
+port = int(required_env("JHCTL_TEST_HUB_PORT"))
+scratch = required_env("JHCTL_TEST_HUB_SCRATCH")
+token = required_env("JHCTL_TEST_HUB_TOKEN")
+os.environ.setdefault("JHCTL_ADMIN_API_DB", os.path.join(scratch, "admin-api.sqlite"))
+
+import admin_api  # noqa: E402 (needs sys.path and the store path above)
+
+
+class NoProxy(Proxy):
+    """A proxy that isn't there: the tests talk to the hub's port directly."""
+
+    should_start = False
+
+    async def add_route(self, routespec, target, data):
+        pass
+
+    async def delete_route(self, routespec):
+        pass
+
+    async def get_all_routes(self):
+        return {}
+
+
+def exit_with_parent():
+    """Stop the hub and its servers when the test process that started it dies.
+
+    The harness puts the hub in its own process group, so a Ctrl-C on
+    `cargo test` or a killed test binary would otherwise leave it running.
+    """
+    parent = os.getppid()
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
+
+c = get_config()  # noqa: F821 (provided by traitlets)
+
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{port}"
+c.JupyterHub.proxy_class = NoProxy
+c.JupyterHub.db_url = "sqlite:///" + os.path.join(scratch, "jupyterhub.sqlite")
+c.JupyterHub.cookie_secret_file = os.path.join(scratch, "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = os.path.join(scratch, "jupyterhub.pid")
+
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allow_all = True
+
+c.JupyterHub.services = [{"name": "jhctl-test", "api_token": token}]
+c.JupyterHub.load_roles = [{"name": "admin", "services": ["jhctl-test"]}]
+
+c.JupyterHub.spawner_class = "simple"
+c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.tests.mocksu"]
+c.Spawner.ip = "127.0.0.1"
+c.Spawner.port = 0
+c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(scratch, "home", "{username}")
+# Keep single-user servers in the hub's process group, so the harness's
+# kill of the group takes them along.
+c.LocalProcessSpawner.popen_kwargs = {"start_new_session": False}
+
+c.JupyterHub.extra_handlers = admin_api.handlers()

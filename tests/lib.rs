@@ -1,0 +1,6 @@
+//! Integration tests: the real jhctl binary against a real JupyterHub and a fake Kubernetes API server.
+
+mod support;
+
+// The test hub itself.
+mod harness;

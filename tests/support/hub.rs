@@ -1,0 +1,348 @@
+//! A real JupyterHub 6.1.1 for the integration tests.
+//!
+//! The first hub of a test run makes a virtualenv under `target/test-venv`
+//! and installs JupyterHub into it (once: a marker file records what was
+//! installed, and later runs reuse it). [`TestHub::start`] then runs
+//! `tests/hub/jupyterhub_config.py` on a free loopback port with a fresh
+//! scratch folder: no proxy, the dummy authenticator, mock single-user
+//! servers that really start and stop, a `jhctl-test` service whose token has
+//! the admin role, and our rebuild of the hub's admin API
+//! (`tests/hub/admin_api.py`). A fresh hub has no users: the token belongs to
+//! a service, not a user. Dropping the [`TestHub`] kills the hub and its
+//! servers.
+
+use std::{
+    fs::{self, File},
+    io::ErrorKind,
+    net::TcpListener,
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    sync::OnceLock,
+    thread,
+    time::{Duration, Instant},
+};
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::{blocking::Client, redirect::Policy, Method};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+/// What the virtualenv holds; changing it makes the next run reinstall.
+const REQUIREMENTS: [&str; 2] = ["jupyterhub==6.1.1", "bcrypt==5.0.0"];
+/// Written into the virtualenv once the install has finished.
+const MARKER: &str = "jhctl-test-requirements.txt";
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const PAGINATION: &str = "application/jupyterhub-pagination+json";
+/// Users per `POST /hub/api/users` in [`TestHub::create_users`].
+const CREATE_CHUNK: usize = 200;
+/// Characters escaped in one path segment (a username or group name).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// A running JupyterHub; dropping it stops the hub and its servers.
+pub struct TestHub {
+    child: Child,
+    url: String,
+    token: String,
+    scratch: TempDir,
+    client: Client,
+}
+
+impl TestHub {
+    /// Starts a hub and waits until `GET /hub/api/` answers (about 3 s).
+    ///
+    /// Panics with the hub's log when it does not come up within 60 s.
+    pub fn start() -> TestHub {
+        let scratch = tempfile::Builder::new()
+            .prefix("jhctl-hub-")
+            .tempdir()
+            .expect("cannot create a scratch folder for the test hub");
+        let port = free_port();
+        let token = format!("{:032x}", rand::random::<u128>());
+        let log = File::create(scratch.path().join("hub.log")).expect("cannot create hub.log");
+        let child = Command::new(python())
+            .args(["-m", "jupyterhub", "-f"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hub/jupyterhub_config.py"))
+            .current_dir(scratch.path())
+            .env("JHCTL_TEST_HUB_PORT", port.to_string())
+            .env("JHCTL_TEST_HUB_SCRATCH", scratch.path())
+            .env("JHCTL_TEST_HUB_TOKEN", &token)
+            .env("JHCTL_ADMIN_API_DB", scratch.path().join("admin-api.sqlite"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("cannot share hub.log"))
+            .stderr(log)
+            // Its own process group, so that Drop can kill the hub together
+            // with the single-user servers it started.
+            .process_group(0)
+            .spawn()
+            .expect("cannot start jupyterhub from the test virtualenv");
+        let client = Client::builder()
+            .redirect(Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("cannot build an HTTP client");
+        let mut hub = TestHub {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            token,
+            scratch,
+            client,
+        };
+        hub.wait_until_up();
+        hub
+    }
+
+    /// The hub's URL, e.g. `http://127.0.0.1:40123` (for `JUPYTERHUB_URL`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// An API token with the admin role (for `JUPYTERHUB_TOKEN`).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The hub's scratch folder: its database, cookie secret, `hub.log` and
+    /// the admin API's store.
+    pub fn scratch(&self) -> &Path {
+        self.scratch.path()
+    }
+
+    /// The admin API's SQLite store: tables `passwords(username, hash,
+    /// force_change, updated_at)`, `quota(username, balance, unlimited,
+    /// updated_at)` and `quota_transactions`.
+    pub fn store(&self) -> PathBuf {
+        self.scratch().join("admin-api.sqlite")
+    }
+
+    /// The hub's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.scratch().join("hub.log")).unwrap_or_default()
+    }
+
+    /// The virtualenv's python, which has `bcrypt`, `sqlite3` and `dbm`.
+    pub fn python(&self) -> &'static Path {
+        python()
+    }
+
+    /// Runs `python -c script args...` and returns its trimmed stdout;
+    /// panics when it fails. `sys.argv[1:]` holds `args`.
+    pub fn run_python(&self, script: &str, args: &[&str]) -> String {
+        let output = Command::new(python())
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .output()
+            .expect("cannot run the test virtualenv's python");
+        assert!(
+            output.status.success(),
+            "python script failed ({}):\n{script}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Sends `method path` (path from the hub's root, e.g. `/hub/api/users`)
+    /// with the admin token and an optional JSON body. Returns the status and
+    /// the body as JSON (`Null` when empty, a string when not JSON).
+    /// Redirects are not followed.
+    pub fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.send(method, path, body, false)
+    }
+
+    /// Creates users with `POST /hub/api/users` (in chunks), all admins or
+    /// none. Panics unless every chunk answers 201.
+    pub fn create_users(&self, names: &[&str], admin: bool) {
+        for chunk in names.chunks(CREATE_CHUNK) {
+            let body = json!({ "usernames": chunk, "admin": admin });
+            let (status, reply) = self.api("POST", "/hub/api/users", Some(body));
+            assert_eq!(status, 201, "creating users {chunk:?} failed: {reply}");
+        }
+    }
+
+    /// The user model of `name`, or `None` when the hub has no such user.
+    pub fn user(&self, name: &str) -> Option<Value> {
+        let (status, user) = self.api("GET", &format!("/hub/api/users/{}", segment(name)), None);
+        match status {
+            200 => Some(user),
+            404 => None,
+            _ => panic!("GET user `{name}` answered {status}: {user}"),
+        }
+    }
+
+    /// Every user's name, following all pages.
+    pub fn usernames(&self) -> Vec<String> {
+        self.all_pages("/hub/api/users")
+            .iter()
+            .map(|user| user["name"].as_str().expect("user without a name").to_string())
+            .collect()
+    }
+
+    /// Every group model (`name`, `users`, ...), following all pages.
+    pub fn groups(&self) -> Vec<Value> {
+        self.all_pages("/hub/api/groups")
+    }
+
+    /// Creates group `name` with `members` (who must exist).
+    pub fn create_group(&self, name: &str, members: &[&str]) {
+        let path = format!("/hub/api/groups/{}", segment(name));
+        let (status, reply) = self.api("POST", &path, Some(json!({ "users": members })));
+        assert_eq!(status, 201, "creating group `{name}` failed: {reply}");
+    }
+
+    fn all_pages(&self, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page_path = format!("{path}?offset={offset}&limit=200");
+            let (status, page) = self.send("GET", &page_path, None, true);
+            assert_eq!(status, 200, "GET {page_path} failed: {page}");
+            items.extend(page["items"].as_array().expect("page without items").iter().cloned());
+            match page["_pagination"]["next"]["offset"].as_u64() {
+                Some(next) => offset = next,
+                None => return items,
+            }
+        }
+    }
+
+    fn send(&self, method: &str, path: &str, body: Option<Value>, paginated: bool) -> (u16, Value) {
+        let method = Method::from_bytes(method.as_bytes()).expect("invalid HTTP method");
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.url))
+            .header("Authorization", format!("token {}", self.token));
+        if paginated {
+            request = request.header("Accept", PAGINATION);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .unwrap_or_else(|e| panic!("{method} {path} failed: {e}\n{}", self.log_tail()));
+        let status = response.status().as_u16();
+        let text = response.text().expect("cannot read the hub's reply");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    fn wait_until_up(&mut self) {
+        let started = Instant::now();
+        let url = format!("{}/hub/api/", self.url);
+        while started.elapsed() < START_TIMEOUT {
+            if let Some(status) = self.child.try_wait().expect("cannot check on the hub") {
+                panic!("the test hub exited ({status}) before answering:\n{}", self.log_tail());
+            }
+            if let Ok(response) = self.client.get(&url).timeout(Duration::from_secs(2)).send() {
+                if response.status() == 200 {
+                    return;
+                }
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "the test hub did not answer GET {url} within {START_TIMEOUT:?}:\n{}",
+            self.log_tail()
+        );
+    }
+
+    fn log_tail(&self) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        format!("--- last lines of {} ---\n{tail}", self.scratch().join("hub.log").display())
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        // The hub's process group holds the hub and its single-user servers.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn segment(name: &str) -> String {
+    utf8_percent_encode(name, SEGMENT).to_string()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("cannot find a free loopback port")
+        .port()
+}
+
+/// The test virtualenv's python, installing the virtualenv on first use.
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| install_venv().join("bin/python"))
+}
+
+/// Makes `target/test-venv` unless a finished install of [`REQUIREMENTS`] is
+/// there. The venv is built beside it and renamed into place, so two
+/// concurrent test processes never see (or break) a half-made one.
+fn install_venv() -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR has no parent");
+    let venv = target.join("test-venv");
+    let wanted = REQUIREMENTS.join("\n");
+    let installed = |dir: &Path| fs::read_to_string(dir.join(MARKER)).is_ok_and(|s| s == wanted);
+    if installed(&venv) {
+        return venv;
+    }
+
+    let pid = std::process::id();
+    let staging = target.join(format!("test-venv.{pid}.new"));
+    let _ = fs::remove_dir_all(&staging);
+    eprintln!("installing {} into {} (first run only)", REQUIREMENTS.join(" "), venv.display());
+    let made = Command::new("python3").arg("-m").arg("venv").arg(&staging).output();
+    let made = match made {
+        Ok(output) => output,
+        Err(e) if e.kind() == ErrorKind::NotFound => panic!(
+            "the integration tests run a real JupyterHub and need python3 (3.9 or newer) \
+             with venv and pip on PATH; install it (e.g. `apt-get install python3 python3-venv`)"
+        ),
+        Err(e) => panic!("cannot run python3: {e}"),
+    };
+    check(&made, "python3 -m venv (on Debian, `apt-get install python3-venv`)");
+    let pip = Command::new(staging.join("bin/python"))
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q"])
+        .args(REQUIREMENTS)
+        .output()
+        .expect("cannot run pip in the test virtualenv");
+    check(&pip, "pip install (needs access to PyPI)");
+    fs::write(staging.join(MARKER), &wanted).expect("cannot write the virtualenv's marker");
+
+    if venv.exists() && !installed(&venv) {
+        // An older or unfinished install: move it aside, then delete it.
+        let old = target.join(format!("test-venv.{pid}.old"));
+        if fs::rename(&venv, &old).is_ok() {
+            let _ = fs::remove_dir_all(&old);
+        }
+    }
+    if let Err(e) = fs::rename(&staging, &venv) {
+        // Another test process finished first; use its install.
+        let _ = fs::remove_dir_all(&staging);
+        assert!(installed(&venv), "cannot move the test virtualenv into place: {e}");
+    }
+    venv
+}
+
+fn check(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,8 @@
+//! Shared test support: a real JupyterHub ([`hub::TestHub`]) and the
+//! [`test::Test`] builder that runs the real `jhctl` binary.
+
+// Each test module uses a different part of the support code.
+#![allow(dead_code)]
+
+pub mod hub;
+pub mod test;
