@@ -4,3 +4,4 @@ mod support;
 
 // The test hub itself.
 mod harness;
+mod cluster_core;

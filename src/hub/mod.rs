@@ -1,6 +1,7 @@
 //! The JupyterHub client: the REST API and the hub's admin API. Async,
 //! no Rhai in here.
 
+mod admin_api;
 mod client;
 mod error;
 mod groups;
@@ -11,6 +12,7 @@ mod servers;
 mod token;
 mod users;
 
+pub use admin_api::{PasswordRow, QuotaAction, QuotaEntry, QUOTA_BATCH_MAX, QUOTA_LIMIT};
 pub use client::{HubClient, HubConfig};
 pub use error::HubError;
 pub use item_result::{ItemResult, ItemStatus};

@@ -21,6 +21,7 @@ pub fn build_engine(base: &Path) -> Engine {
     engine.set_max_expr_depths(256, 256);
     engine.register_type_with_name::<Hub>("Hub");
     engine.register_global_module(exported_module!(hub_module).into());
+    engine.register_global_module(exported_module!(super::hub_admin_api::hub_admin_module).into());
     engine.register_global_module(exported_module!(helpers_module).into());
     engine.register_global_module(exported_module!(super::cli_module::cli_module).into());
     engine.set_module_resolver(Resolver::new(base));

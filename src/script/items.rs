@@ -3,7 +3,7 @@
 //! `error`). A row that already carries an `error` (found when the roster
 //! was read) becomes a `failed` result without any request.
 
-use rhai::{Array, Dynamic, Map};
+use rhai::{Dynamic, Map};
 
 use crate::hub::{ItemResult, ItemStatus};
 
@@ -16,7 +16,7 @@ pub enum Item {
 }
 
 /// Reads each element of `list`: a string, or a map with `username` (or `name`).
-pub fn items(list: &Array) -> Vec<Item> {
+pub fn items(list: &[Dynamic]) -> Vec<Item> {
     list.iter().map(item).collect()
 }
 

@@ -10,6 +10,7 @@ pub mod doc;
 pub mod engine;
 pub mod error;
 pub mod helpers;
+pub mod hub_admin_api;
 pub mod hub_api;
 pub mod items;
 pub mod resolver;

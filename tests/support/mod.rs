@@ -6,3 +6,4 @@
 
 pub mod hub;
 pub mod test;
+pub mod fake_k8s;

@@ -10,6 +10,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use hyper::body::Incoming;
@@ -179,7 +180,7 @@ where
 
     // Client to process: stdin frames, the v5 close signal, or the end of the socket.
     let mut stdin = child.stdin.take();
-    let reader = tokio::spawn(async move {
+    let mut reader = tokio::spawn(async move {
         while let Some(message) = incoming.next().await {
             match message {
                 Ok(Message::Binary(data)) if !data.is_empty() => match data[0] {
@@ -225,7 +226,12 @@ where
         let _ = sink.send(frame(3, exit_status(&command, code).to_string().as_bytes())).await;
         let _ = sink.close().await;
     }
-    reader.abort();
+    // Keep reading (and discarding stdin) until the client hangs up: closing
+    // a socket with unread data makes the kernel reset the connection, and
+    // the client could lose the status frame.
+    if tokio::time::timeout(Duration::from_secs(30), &mut reader).await.is_err() {
+        reader.abort();
+    }
 }
 
 /// Closes the process's stdin.

@@ -1,0 +1,250 @@
+//! The `hub` methods of the hub's admin API: passwords (through the API
+//! or one exec into the hub pod) and quota.
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+
+use super::convert::{to_array, to_dynamic};
+use super::error::{bad_input, failed};
+use super::hub_api::Hub;
+use super::items::{items, merge, Item};
+use super::runtime::{block_on, settings};
+use crate::cluster::{Cluster, ClusterConfig};
+use crate::hub::{ItemResult, PasswordRow, QuotaAction};
+use crate::pod_passwords::{self, ExecOptions};
+
+/// Rows with a `password` (maps, or `[name, password]` pairs) as password
+/// rows; a row without one fails without a request.
+fn password_items(list: &Array) -> Vec<(Item, Option<String>)> {
+    list.iter()
+        .map(|value| {
+            if let Some(pair) = value.read_lock::<Array>() {
+                if pair.len() == 2 {
+                    let item = Item::Send { name: pair[0].to_string(), admin: None };
+                    return (item, Some(pair[1].to_string()));
+                }
+            }
+            let password = value
+                .read_lock::<Map>()
+                .and_then(|m| m.get("password").filter(|p| !p.is_unit()).map(|p| p.to_string()))
+                .filter(|p| !p.is_empty());
+            let item = items(std::slice::from_ref(value)).pop().expect("one item in, one out");
+            match (item, password) {
+                (Item::Send { name, .. }, None) => (Item::Done(ItemResult::failed(name, "no password in this row")), None),
+                (item, password) => (item, password),
+            }
+        })
+        .collect()
+}
+
+fn exec_options(options: &Map) -> ExecOptions {
+    let text = |k: &str| options.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
+    let mut exec = ExecOptions::new(text("namespace").unwrap_or_else(|| settings().namespace.clone()));
+    if let Some(v) = text("passwords_db") {
+        exec.passwords_db = v;
+    }
+    if let Some(v) = text("force_change_db") {
+        exec.force_change_db = v;
+    }
+    if let Some(v) = text("target") {
+        exec.target = v;
+    }
+    if let Some(cost) = options.get("cost").and_then(|c| c.as_int().ok()) {
+        exec.cost = cost.clamp(4, 31) as u32;
+    }
+    exec
+}
+
+fn quota_entries(list: &Array, amount: Option<i64>) -> Vec<(Item, Option<i64>)> {
+    list.iter()
+        .map(|value| {
+            let own = value.read_lock::<Map>().and_then(|m| m.get("quota").and_then(|q| q.as_int().ok()));
+            let item = items(std::slice::from_ref(value)).pop().expect("one item in, one out");
+            match (item, own.or(amount)) {
+                (Item::Send { name, .. }, None) => {
+                    (Item::Done(ItemResult::failed(name, "no quota for this user; add a `quota` column or give an amount")), None)
+                }
+                (item, n) => (item, n),
+            }
+        })
+        .collect()
+}
+
+fn quota_change(hub: &Hub, list: Array, action: QuotaAction) -> Result<Array, Box<EvalAltResult>> {
+    let client = hub.client()?;
+    to_array(&merge(items(&list), |batch| {
+        let names: Vec<String> = batch.into_iter().map(|(n, _)| n).collect();
+        block_on(client.change_quota(&names, action, "jhctl"))
+    }))
+}
+
+/// The admin API primitives, methods of `hub`.
+#[export_module]
+pub mod hub_admin_module {
+    use super::*;
+
+    /// Sets passwords: `rows` are maps with `username` and `password` (or
+    /// `[name, password]` pairs), forcing a change at next login. Through
+    /// the hub's admin API, concurrently. One result per row: `updated`,
+    /// `failed` (with the hub's message, e.g. too short) or `planned`.
+    ///
+    /// ```rhai
+    /// hub.set_passwords([#{ username: "alice", password: password() }]);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn set_passwords(hub: &mut Hub, rows: Array) -> Result<Array, Box<EvalAltResult>> {
+        set_passwords_with(hub, rows, Map::new())
+    }
+
+    /// Sets passwords with options: `force_change` (default true); `via`:
+    /// `"api"` (default) or `"exec"` — one exec into a pod of
+    /// `deployment/hub` for the whole batch, writing the hub's password
+    /// databases with hashes jhctl computes (bcrypt, all cores); then also
+    /// `namespace`, `passwords_db`, `force_change_db`, `cost` (bcrypt, default 12).
+    ///
+    /// Throws when: `via` is neither `api` nor `exec`; with `exec`, when the
+    /// cluster cannot be reached or the exec cannot run.
+    ///
+    /// ```rhai
+    /// hub.set_passwords(rows, #{ force_change: false, via: "exec" });
+    /// ```
+    #[rhai_fn(name = "set_passwords", pure, return_raw)]
+    pub fn set_passwords_with(hub: &mut Hub, rows: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let force_change = options.get("force_change").and_then(|v| v.as_bool().ok()).unwrap_or(true);
+        let via = options.get("via").filter(|v| !v.is_unit()).map(|v| v.to_string()).unwrap_or_else(|| "api".into());
+        let (entries, passwords): (Vec<Item>, Vec<Option<String>>) = password_items(&rows).into_iter().unzip();
+        let mut passwords = passwords.into_iter().filter(Option::is_some).flatten();
+        let mut send_rows = Vec::new();
+        for entry in &entries {
+            if let Item::Send { name, .. } = entry {
+                send_rows.push(PasswordRow { name: name.clone(), password: passwords.next().unwrap_or_default() });
+            }
+        }
+        let sent = match via.as_str() {
+            "api" => {
+                let client = hub.client()?;
+                block_on(client.set_passwords(&send_rows, force_change))
+            }
+            "exec" => {
+                let options = exec_options(&options);
+                let dry_run = hub.client().map(|c| c.dry_run()).unwrap_or(settings().dry_run);
+                let config = ClusterConfig { context: settings().context.clone() };
+                block_on(async {
+                    let cluster = Cluster::connect(&config).await?;
+                    pod_passwords::set_passwords(&cluster, &send_rows, force_change, &options, dry_run).await
+                })
+                .map_err(failed)?
+            }
+            other => return Err(bad_input(format!("unknown `via: {other}`; use \"api\" or \"exec\""))),
+        };
+        to_array(&merge(entries, |_| sent))
+    }
+
+    /// A password made by the hub's admin API (16 characters).
+    ///
+    /// Throws when: the hub cannot be reached or has no admin API.
+    ///
+    /// ```rhai
+    /// let p = hub.generate_password();
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn generate_password(hub: &mut Hub) -> Result<String, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        block_on(client.generate_password()).map_err(failed)
+    }
+
+    /// Every quota record: maps with `username`, `balance`, `unlimited`,
+    /// `updated_at`. Users without a record are not listed.
+    ///
+    /// Throws when: the hub cannot be reached or has no admin API.
+    ///
+    /// ```rhai
+    /// for q in hub.quotas() { print(`${q.username}: ${q.balance}`); }
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn quotas(hub: &mut Hub) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        to_array(&block_on(client.quotas()).map_err(failed)?)
+    }
+
+    /// One user's quota: `username`, `balance`, `unlimited`, `recent_transactions`.
+    ///
+    /// Throws when: the hub cannot be reached or has no admin API.
+    ///
+    /// ```rhai
+    /// print(hub.quota("alice").balance);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn quota(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        to_dynamic(&block_on(client.quota(name)).map_err(failed)?)
+    }
+
+    /// Sets balances from rows with a `quota` column (rows without one
+    /// fail): batches of at most 1000 users, sent concurrently. One result
+    /// per row: `updated`, `failed` or `planned`.
+    ///
+    /// ```rhai
+    /// hub.set_quota(roster::read("quota.csv"));
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn set_quota(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
+        set_quota_amount_opt(hub, list, None)
+    }
+
+    /// Sets balances: a row's own `quota` value wins, else `amount`
+    /// (0 to 10,000,000).
+    ///
+    /// ```rhai
+    /// hub.set_quota(["alice", "bob"], 500);
+    /// ```
+    #[rhai_fn(name = "set_quota", pure, return_raw)]
+    pub fn set_quota_amount(hub: &mut Hub, list: Array, amount: i64) -> Result<Array, Box<EvalAltResult>> {
+        set_quota_amount_opt(hub, list, Some(amount))
+    }
+
+    /// Adds `amount` (negative takes away, within ±10,000,000) to each
+    /// user's balance, concurrently. One result per user.
+    ///
+    /// ```rhai
+    /// hub.add_quota(["alice"], 100);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn add_quota(hub: &mut Hub, list: Array, amount: i64) -> Result<Array, Box<EvalAltResult>> {
+        quota_change(hub, list, QuotaAction::Add(amount))
+    }
+
+    /// Takes `amount` (more than 0) from each user's balance; a user whose
+    /// balance is short fails with the hub's "Insufficient balance".
+    ///
+    /// ```rhai
+    /// hub.deduct_quota(["alice"], 50);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn deduct_quota(hub: &mut Hub, list: Array, amount: i64) -> Result<Array, Box<EvalAltResult>> {
+        quota_change(hub, list, QuotaAction::Deduct(amount))
+    }
+
+    /// Switches unlimited quota on or off for each user.
+    ///
+    /// ```rhai
+    /// hub.set_unlimited(["teacher01"], true);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn set_unlimited(hub: &mut Hub, list: Array, on: bool) -> Result<Array, Box<EvalAltResult>> {
+        quota_change(hub, list, QuotaAction::Unlimited(on))
+    }
+}
+
+fn set_quota_amount_opt(hub: &Hub, list: Array, amount: Option<i64>) -> Result<Array, Box<EvalAltResult>> {
+    let client = hub.client()?;
+    let (entries, amounts): (Vec<Item>, Vec<Option<i64>>) = quota_entries(&list, amount).into_iter().unzip();
+    let mut amounts = amounts.into_iter().flatten();
+    let mut batch = Vec::new();
+    for entry in &entries {
+        if let Item::Send { name, .. } = entry {
+            batch.push((name.clone(), amounts.next().unwrap_or_default()));
+        }
+    }
+    to_array(&merge(entries, |_| block_on(client.set_quota(&batch))))
+}
