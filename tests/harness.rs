@@ -37,11 +37,7 @@ fn hub_answers_with_its_version_users_and_groups() {
     assert_eq!(groups[0]["name"], "class-a");
     assert_eq!(groups[0]["users"], json!(["student000", "teacher"]));
     // One unknown member fails the whole request.
-    let reply = hub.api(
-        "POST",
-        "/hub/api/groups/class-a/users",
-        Some(json!({"users": ["student001", "nobody"]})),
-    );
+    let reply = hub.api("POST", "/hub/api/groups/class-a/users", Some(json!({"users": ["student001", "nobody"]})));
     assert_eq!(reply, (400, json!({"status": 400, "message": "No such user: nobody"})));
     assert_eq!(hub.groups()[0]["users"], json!(["student000", "teacher"]));
 }
@@ -62,10 +58,7 @@ fn admin_api_stores_bcrypt_hashes_and_the_force_flag() {
     let (status, reply) = set(json!({"username": "ann", "password": "short"}));
     assert_eq!(status, 400);
     assert!(reply["error"].as_str().unwrap().contains("too short"), "{reply}");
-    assert_eq!(
-        set(json!({"username": "github:ann", "password": "long enough"})).0,
-        400
-    );
+    assert_eq!(set(json!({"username": "github:ann", "password": "long enough"})).0, 400);
     assert_eq!(set(json!({"username": "ann"})).0, 400);
 
     let check = "import bcrypt, sqlite3, sys\n\
@@ -157,10 +150,7 @@ fn admin_api_keeps_quota_balances() {
     let refresh = json!({"action": "add", "amount": 10, "targets": {"balanceBelow": 100}});
     assert_eq!(
         hub.api("POST", "/hub/admin/api/quota/refresh", Some(refresh)),
-        (
-            200,
-            json!({"users_updated": 2, "total_change": 20, "skipped": 1, "action": "add", "rule_name": "manual"})
-        )
+        (200, json!({"users_updated": 2, "total_change": 20, "skipped": 1, "action": "add", "rule_name": "manual"}))
     );
 }
 

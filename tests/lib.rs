@@ -4,4 +4,7 @@ mod support;
 
 // The test hub itself.
 mod harness;
+
 mod cluster_core;
+mod spine;
+mod workflows;

@@ -45,9 +45,7 @@ impl Cluster {
     /// Connects using one kubeconfig file and an optional context, ignoring
     /// `KUBECONFIG` and the in-cluster service account.
     pub async fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Cluster, ClusterError> {
-        let cfg = ClusterConfig {
-            context: context.map(str::to_string),
-        };
+        let cfg = ClusterConfig { context: context.map(str::to_string) };
         let config = cfg.load_file(path).await?;
         Self::from_config(config)
     }
@@ -55,10 +53,8 @@ impl Cluster {
     /// Builds the client from a loaded configuration.
     fn from_config(config: kube::Config) -> Result<Cluster, ClusterError> {
         let url = config.cluster_url.to_string().trim_end_matches('/').to_string();
-        let client = Client::try_from(config).map_err(|source| ClusterError::Client {
-            url: url.clone(),
-            source,
-        })?;
+        let client = Client::try_from(config)
+            .map_err(|source| ClusterError::Client { url: url.clone(), source: Box::new(source) })?;
         Ok(Cluster { client, url })
     }
 
@@ -73,46 +69,32 @@ impl Cluster {
     pub(crate) async fn fail(&self, op: &Op<'_>, error: kube::Error) -> ClusterError {
         match error {
             kube::Error::Api(response) => {
-                self.status_error(op, response.code, &response.reason, &response.message)
-                    .await
+                self.status_error(op, response.code, &response.reason, &response.message).await
             }
-            kube::Error::HyperError(_) | kube::Error::Service(_) => ClusterError::Unreachable {
-                url: self.url.clone(),
-                source: error,
-            },
-            kube::Error::Auth(_) => ClusterError::Client {
-                url: self.url.clone(),
-                source: error,
-            },
-            source => ClusterError::BadResponse {
-                verb: op.verb.to_string(),
-                kind: op.kind.to_string(),
+            kube::Error::HyperError(_) | kube::Error::Service(_) => {
+                ClusterError::Unreachable { url: self.url.clone(), source: Box::new(error) }
+            }
+            kube::Error::Auth(_) => ClusterError::Client { url: self.url.clone(), source: Box::new(error) },
+            error => ClusterError::BadResponse {
+                verb: op.verb,
+                kind: op.kind,
                 name: op.name.to_string(),
                 namespace: op.namespace.to_string(),
-                source,
+                source: Box::new(error),
             },
         }
     }
 
     /// Turns an HTTP status from the API server into a [`ClusterError`].
-    pub(crate) async fn status_error(
-        &self,
-        op: &Op<'_>,
-        code: u16,
-        reason: &str,
-        message: &str,
-    ) -> ClusterError {
+    pub(crate) async fn status_error(&self, op: &Op<'_>, code: u16, reason: &str, message: &str) -> ClusterError {
         match code {
-            401 => ClusterError::Unauthorized {
-                url: self.url.clone(),
-                message: message.to_string(),
-            },
+            401 => ClusterError::Unauthorized { url: self.url.clone(), message: message.to_string() },
             403 => ClusterError::forbidden(op, message),
-            404 if self.namespace_missing(op.namespace).await => ClusterError::NamespaceNotFound {
-                namespace: op.namespace.to_string(),
-            },
+            404 if self.namespace_missing(op.namespace).await => {
+                ClusterError::NamespaceNotFound { namespace: op.namespace.to_string() }
+            }
             404 => ClusterError::NotFound {
-                kind: op.kind.to_string(),
+                kind: op.kind,
                 name: op.name.to_string(),
                 namespace: op.namespace.to_string(),
                 fix: not_found_fix(op),
@@ -134,9 +116,6 @@ fn not_found_fix(op: &Op<'_>) -> String {
     if op.kind == "secret" && op.name == ADMIN_SECRET {
         "create it with `jhctl credentials create`".to_string()
     } else {
-        format!(
-            "check the name with `kubectl -n {} get {}s`",
-            op.namespace, op.kind
-        )
+        format!("check the name with `kubectl -n {} get {}s`", op.namespace, op.kind)
     }
 }

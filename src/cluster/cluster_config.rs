@@ -28,14 +28,10 @@ impl ClusterConfig {
     pub(crate) async fn load(&self) -> Result<Config, ClusterError> {
         let searched = searched_places();
         match Kubeconfig::read() {
-            Ok(kubeconfig) => self.from_kubeconfig(kubeconfig, true).await,
+            Ok(kubeconfig) => self.load_parsed(kubeconfig, true).await,
             Err(error) if is_missing(&error) => match &self.context {
-                Some(context) => Err(ClusterError::NoConfigForContext {
-                    context: context.clone(),
-                    searched,
-                }),
-                None => Config::incluster()
-                    .map_err(|in_cluster| ClusterError::NoConfig { searched, in_cluster }),
+                Some(context) => Err(ClusterError::NoConfigForContext { context: context.clone(), searched }),
+                None => Config::incluster().map_err(|in_cluster| ClusterError::NoConfig { searched, in_cluster }),
             },
             Err(kubeconfig) => self.or_in_cluster(kubeconfig),
         }
@@ -45,39 +41,24 @@ impl ClusterConfig {
     /// `KUBECONFIG` and the in-cluster service account.
     pub(crate) async fn load_file(&self, path: &Path) -> Result<Config, ClusterError> {
         match Kubeconfig::read_from(path) {
-            Ok(kubeconfig) => self.from_kubeconfig(kubeconfig, false).await,
-            Err(error) if is_missing(&error) => Err(ClusterError::KubeconfigNotFound {
-                path: path.display().to_string(),
-            }),
+            Ok(kubeconfig) => self.load_parsed(kubeconfig, false).await,
+            Err(error) if is_missing(&error) => {
+                Err(ClusterError::KubeconfigNotFound { path: path.display().to_string() })
+            }
             Err(source) => Err(ClusterError::BadKubeconfig { source }),
         }
     }
 
     /// Picks the context from a parsed kubeconfig; when that fails and
     /// `fallback` is set, tries the in-cluster configuration.
-    async fn from_kubeconfig(
-        &self,
-        kubeconfig: Kubeconfig,
-        fallback: bool,
-    ) -> Result<Config, ClusterError> {
-        let contexts: Vec<String> = kubeconfig
-            .contexts
-            .iter()
-            .map(|named| named.name.clone())
-            .collect();
-        let options = KubeConfigOptions {
-            context: self.context.clone(),
-            ..KubeConfigOptions::default()
-        };
+    async fn load_parsed(&self, kubeconfig: Kubeconfig, fallback: bool) -> Result<Config, ClusterError> {
+        let contexts: Vec<String> = kubeconfig.contexts.iter().map(|named| named.name.clone()).collect();
+        let options = KubeConfigOptions { context: self.context.clone(), ..KubeConfigOptions::default() };
         match Config::from_custom_kubeconfig(kubeconfig, &options).await {
             Ok(config) => Ok(config),
             Err(KubeconfigError::LoadContext(context)) => Err(ClusterError::ContextNotFound {
                 context,
-                available: if contexts.is_empty() {
-                    "none".to_string()
-                } else {
-                    contexts.join(", ")
-                },
+                available: if contexts.is_empty() { "none".to_string() } else { contexts.join(", ") },
             }),
             Err(kubeconfig) if fallback => self.or_in_cluster(kubeconfig),
             Err(source) => Err(ClusterError::BadKubeconfig { source }),
@@ -91,10 +72,7 @@ impl ClusterConfig {
         if self.context.is_some() {
             return Err(ClusterError::BadKubeconfig { source: kubeconfig });
         }
-        Config::incluster().map_err(|in_cluster| ClusterError::BadConfig {
-            kubeconfig,
-            in_cluster,
-        })
+        Config::incluster().map_err(|in_cluster| ClusterError::BadConfig { kubeconfig, in_cluster })
     }
 }
 

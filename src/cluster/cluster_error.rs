@@ -14,8 +14,9 @@ use kube::config::{InClusterError, KubeconfigError};
 pub enum ClusterError {
     /// Neither a kubeconfig file nor an in-cluster service account was found.
     #[error(
-        "no kubeconfig found ({searched}) and not running in a pod ({in_cluster}); \
-         set KUBECONFIG or create ~/.kube/config (e.g. with your cloud's `get-credentials` command)"
+        "no kubeconfig found ({searched}) and not running in a pod ({}); \
+         set KUBECONFIG or create ~/.kube/config (e.g. with your cloud's `get-credentials` command)",
+        in_cluster_reason(.in_cluster)
     )]
     NoConfig {
         /// Where a kubeconfig was looked for, e.g. `KUBECONFIG=/a, ~/.kube/config`.
@@ -53,7 +54,8 @@ pub enum ClusterError {
     /// configuration failed too.
     #[error(
         "cannot use the kubeconfig: {kubeconfig}; the in-cluster configuration failed too \
-         ({in_cluster}); fix the kubeconfig or choose another one with KUBECONFIG"
+         ({}); fix the kubeconfig or choose another one with KUBECONFIG",
+        in_cluster_reason(.in_cluster)
     )]
     BadConfig {
         /// What is wrong with the kubeconfig.
@@ -81,27 +83,30 @@ pub enum ClusterError {
 
     /// The configuration was read but no client could be built from it
     /// (for example an unreadable certificate).
-    #[error("cannot set up a Kubernetes client for {url}: {source}; check the kubeconfig's certificates and credentials")]
+    #[error(
+        "cannot set up a Kubernetes client for {url}: {source}; check the kubeconfig's certificates and credentials"
+    )]
     Client {
         /// The API server's URL.
         url: String,
         /// What the client reported.
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 
     /// The API server did not answer: connection refused, DNS failure,
     /// timeout or TLS failure.
     #[error(
-        "cannot reach the Kubernetes API server at {url}: {source}; check that the cluster is \
-         running and that the kubeconfig points at it"
+        "cannot reach the Kubernetes API server at {url}: {}; check that the cluster is \
+         running and that the kubeconfig points at it",
+        root_cause(.source)
     )]
     Unreachable {
         /// The API server's URL.
         url: String,
         /// The transport error.
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 
     /// The API server rejected the credentials (HTTP 401).
@@ -123,9 +128,9 @@ pub enum ClusterError {
     )]
     Forbidden {
         /// What was attempted: `get`, `list`, `create`, `update`, `patch`.
-        verb: String,
+        verb: &'static str,
         /// The kind of object, e.g. `secret` or `pods/exec`.
-        kind: String,
+        kind: &'static str,
         /// The object's name (or `*` for a list).
         name: String,
         /// The namespace.
@@ -148,7 +153,7 @@ pub enum ClusterError {
     #[error("{kind} `{name}` not found in namespace `{namespace}`; {fix}")]
     NotFound {
         /// The kind of object, e.g. `secret`.
-        kind: String,
+        kind: &'static str,
         /// The object's name.
         name: String,
         /// The namespace.
@@ -183,38 +188,39 @@ pub enum ClusterError {
     },
 
     /// Any other refusal by the API server.
-    #[error("cannot {verb} {kind} `{name}` in namespace `{namespace}`: {message} ({code} {reason})")]
+    #[error("cannot {verb} {kind} `{name}` in namespace `{namespace}`: {message}")]
     Api {
         /// What was attempted.
-        verb: String,
+        verb: &'static str,
         /// The kind of object.
-        kind: String,
+        kind: &'static str,
         /// The object's name.
         name: String,
         /// The namespace.
         namespace: String,
         /// The HTTP status code.
         code: u16,
-        /// The API's machine-readable reason, e.g. `Conflict`.
-        reason: String,
-        /// The API's own message.
+        /// The API's own message, followed by the code and the API's
+        /// machine-readable reason, e.g. `... (409 Conflict)`.
         message: String,
     },
 
     /// The API server's answer could not be understood.
-    #[error("cannot {verb} {kind} `{name}` in namespace `{namespace}`: unexpected answer from the API server: {source}")]
+    #[error(
+        "cannot {verb} {kind} `{name}` in namespace `{namespace}`: unexpected answer from the API server: {source}"
+    )]
     BadResponse {
         /// What was attempted.
-        verb: String,
+        verb: &'static str,
         /// The kind of object.
-        kind: String,
+        kind: &'static str,
         /// The object's name.
         name: String,
         /// The namespace.
         namespace: String,
         /// The decoding or protocol error.
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 
     /// A rollout did not finish in time.
@@ -294,13 +300,44 @@ pub enum ClusterError {
     },
 }
 
+/// Why the in-cluster configuration failed, in words for a user.
+fn in_cluster_reason(error: &InClusterError) -> String {
+    match error {
+        InClusterError::ReadEnvironmentVariable(_) => "KUBERNETES_SERVICE_HOST is not set".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The innermost two causes of a transport error, e.g. `tcp connect error:
+/// Connection refused (os error 111)`; the outer layers only repeat
+/// "client error".
+fn root_cause(error: &kube::Error) -> String {
+    let top = error.to_string();
+    let top = ["ServiceError: ", "HyperError: "]
+        .iter()
+        .find_map(|prefix| top.strip_prefix(prefix))
+        .unwrap_or(&top)
+        .to_string();
+    let mut chain = vec![top];
+    let mut next = std::error::Error::source(error);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !chain.last().is_some_and(|last| last.contains(&text)) {
+            chain.push(text);
+        }
+        next = cause.source();
+    }
+    let keep = chain.len().min(2);
+    chain.split_off(chain.len() - keep).join(": ")
+}
+
 /// What a request was doing, to name the object in an error.
 #[derive(Debug, Clone)]
 pub(crate) struct Op<'a> {
     /// `get`, `list`, `create`, `update`, `patch`.
-    pub verb: &'a str,
+    pub verb: &'static str,
     /// The kind of object, singular (`secret`, `deployment`, `pod`).
-    pub kind: &'a str,
+    pub kind: &'static str,
     /// The object's name (`*` for a list).
     pub name: &'a str,
     /// The namespace.
@@ -311,21 +348,20 @@ impl ClusterError {
     /// An API refusal that is neither 401, 403, 404 nor a transport error.
     pub(crate) fn api(op: &Op<'_>, code: u16, reason: &str, message: &str) -> Self {
         ClusterError::Api {
-            verb: op.verb.to_string(),
-            kind: op.kind.to_string(),
+            verb: op.verb,
+            kind: op.kind,
             name: op.name.to_string(),
             namespace: op.namespace.to_string(),
             code,
-            reason: reason.to_string(),
-            message: message.to_string(),
+            message: format!("{message} ({code} {reason})"),
         }
     }
 
     /// A 403 for this operation.
     pub(crate) fn forbidden(op: &Op<'_>, message: &str) -> Self {
         ClusterError::Forbidden {
-            verb: op.verb.to_string(),
-            kind: op.kind.to_string(),
+            verb: op.verb,
+            kind: op.kind,
             name: op.name.to_string(),
             namespace: op.namespace.to_string(),
             message: message.to_string(),

@@ -48,9 +48,7 @@ impl ExecTarget {
     /// Parses `deployment/NAME` (also `deploy/`, `deployments/`),
     /// `pod/NAME` (also `po/`, `pods/`) or a bare pod name.
     pub(crate) fn parse(target: &str) -> Result<ExecTarget, ClusterError> {
-        let bad = || ClusterError::BadTarget {
-            target: target.to_string(),
-        };
+        let bad = || ClusterError::BadTarget { target: target.to_string() };
         let target_trimmed = target.trim();
         let parsed = match target_trimmed.split_once('/') {
             None => ExecTarget::Pod(target_trimmed.to_string()),
@@ -61,11 +59,7 @@ impl ExecTarget {
             },
         };
         match &parsed {
-            ExecTarget::Deployment(name) | ExecTarget::Pod(name)
-                if name.is_empty() || name.contains('/') =>
-            {
-                Err(bad())
-            }
+            ExecTarget::Deployment(name) | ExecTarget::Pod(name) if name.is_empty() || name.contains('/') => Err(bad()),
             _ => Ok(parsed),
         }
     }
@@ -101,40 +95,23 @@ impl Cluster {
             max_stderr_buf_size: Some(BUFFER),
         };
         let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
-        let op = Op {
-            verb: "create",
-            kind: "pods/exec",
-            name: &name,
-            namespace: ns,
-        };
+        let op = Op { verb: "create", kind: "pods/exec", name: &name, namespace: ns };
         let mut process = match api.exec(&name, command.to_vec(), &params).await {
             Ok(process) => process,
-            Err(kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
-                status,
-            ))) => {
+            Err(kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(status))) => {
                 // kube drops the body of a refused upgrade; only the status is left.
                 let message = format!("the API server refused the exec request with {status}");
                 let reason = status.canonical_reason().unwrap_or("");
-                return Err(self
-                    .status_error(&op, status.as_u16(), reason, &message)
-                    .await);
+                return Err(self.status_error(&op, status.as_u16(), reason, &message).await);
             }
             Err(error) => return Err(self.fail(&op, error).await),
         };
-        let exec_error = |message: String| ClusterError::Exec {
-            pod: name.clone(),
-            namespace: ns.to_string(),
-            message,
-        };
-        let (Some(mut writer), Some(stdout), Some(stderr), Some(status)) = (
-            process.stdin(),
-            process.stdout(),
-            process.stderr(),
-            process.take_status(),
-        ) else {
+        let exec_error = |message: String| ClusterError::Exec { pod: name.clone(), namespace: ns.to_string(), message };
+        let (Some(mut writer), Some(stdout), Some(stderr), Some(status)) =
+            (process.stdin(), process.stdout(), process.stderr(), process.take_status())
+        else {
             return Err(exec_error(
-                "the client gave no stdin, stdout or stderr stream (this is a bug, please report it)"
-                    .to_string(),
+                "the client gave no stdin, stdout or stderr stream (this is a bug, please report it)".to_string(),
             ));
         };
         // Feed stdin while draining stdout and stderr: the client's buffers
@@ -151,9 +128,7 @@ impl Cluster {
         let joined = process.join().await;
         let (stdout, stderr) = match (stdout, stderr) {
             (Ok(stdout), Ok(stderr)) => (stdout, stderr),
-            (Err(error), _) | (_, Err(error)) => {
-                return Err(exec_error(format!("reading the output failed: {error}")))
-            }
+            (Err(error), _) | (_, Err(error)) => return Err(exec_error(format!("reading the output failed: {error}"))),
         };
         let code = match status {
             Some(status) => exit_code(&status).map_err(exec_error)?,
@@ -165,11 +140,7 @@ impl Cluster {
                 return Err(exec_error(why));
             }
         };
-        Ok(ExecOutput {
-            stdout,
-            stderr,
-            code,
-        })
+        Ok(ExecOutput { stdout, stderr, code })
     }
 
     /// The pod to exec into, checked to be running.
@@ -180,21 +151,13 @@ impl Cluster {
                 .await?
                 .into_iter()
                 .find(is_running)
-                .ok_or_else(|| ClusterError::NoRunningPod {
-                    name: name.clone(),
-                    namespace: ns.to_string(),
-                }),
+                .ok_or_else(|| ClusterError::NoRunningPod { name: name.clone(), namespace: ns.to_string() }),
             ExecTarget::Pod(name) => {
                 let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
                 let pod = match api.get(name).await {
                     Ok(pod) => pod,
                     Err(error) => {
-                        let op = Op {
-                            verb: "get",
-                            kind: "pod",
-                            name,
-                            namespace: ns,
-                        };
+                        let op = Op { verb: "get", kind: "pod", name, namespace: ns };
                         return Err(self.fail(&op, error).await);
                     }
                 };
@@ -243,11 +206,7 @@ fn exit_code(status: &Status) -> Result<i32, String> {
             .details
             .as_ref()
             .and_then(|details| details.causes.as_ref())
-            .and_then(|causes| {
-                causes
-                    .iter()
-                    .find(|cause| cause.reason.as_deref() == Some("ExitCode"))
-            })
+            .and_then(|causes| causes.iter().find(|cause| cause.reason.as_deref() == Some("ExitCode")))
             .and_then(|cause| cause.message.as_deref());
         return match cause.map(|message| message.trim().parse::<i32>()) {
             Some(Ok(code)) => Ok(code),
@@ -257,10 +216,7 @@ fn exit_code(status: &Status) -> Result<i32, String> {
             )),
         };
     }
-    Err(format!(
-        "the command did not run: {}",
-        status.message.as_deref().unwrap_or("no message from the API server")
-    ))
+    Err(format!("the command did not run: {}", status.message.as_deref().unwrap_or("no message from the API server")))
 }
 
 #[cfg(test)]
@@ -270,22 +226,10 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(
-            ExecTarget::parse("deployment/hub").unwrap(),
-            ExecTarget::Deployment("hub".to_string())
-        );
-        assert_eq!(
-            ExecTarget::parse("deploy/hub").unwrap(),
-            ExecTarget::Deployment("hub".to_string())
-        );
-        assert_eq!(
-            ExecTarget::parse("pod/hub-1").unwrap(),
-            ExecTarget::Pod("hub-1".to_string())
-        );
-        assert_eq!(
-            ExecTarget::parse("hub-1").unwrap(),
-            ExecTarget::Pod("hub-1".to_string())
-        );
+        assert_eq!(ExecTarget::parse("deployment/hub").unwrap(), ExecTarget::Deployment("hub".to_string()));
+        assert_eq!(ExecTarget::parse("deploy/hub").unwrap(), ExecTarget::Deployment("hub".to_string()));
+        assert_eq!(ExecTarget::parse("pod/hub-1").unwrap(), ExecTarget::Pod("hub-1".to_string()));
+        assert_eq!(ExecTarget::parse("hub-1").unwrap(), ExecTarget::Pod("hub-1".to_string()));
         assert!(ExecTarget::parse("service/hub").is_err());
         assert!(ExecTarget::parse("pod/").is_err());
         assert!(ExecTarget::parse("pod/a/b").is_err());
@@ -293,10 +237,7 @@ mod tests {
 
     #[test]
     fn exit_codes() {
-        let success = Status {
-            status: Some("Success".to_string()),
-            ..Status::default()
-        };
+        let success = Status { status: Some("Success".to_string()), ..Status::default() };
         assert_eq!(exit_code(&success), Ok(0));
         let failed = Status {
             status: Some("Failure".to_string()),

@@ -15,48 +15,25 @@ impl Cluster {
     /// `spec.selector`: running and ready pods first, then running ones,
     /// then the rest; pods being deleted last. Ties keep name order.
     pub async fn deployment_pods(&self, ns: &str, deployment: &str) -> Result<Vec<String>, ClusterError> {
-        Ok(self
-            .deployment_pod_objects(ns, deployment)
-            .await?
-            .into_iter()
-            .filter_map(|pod| pod.metadata.name)
-            .collect())
+        Ok(self.deployment_pod_objects(ns, deployment).await?.into_iter().filter_map(|pod| pod.metadata.name).collect())
     }
 
     /// The pods of `deployment`, ordered as in [`Cluster::deployment_pods`].
-    pub(crate) async fn deployment_pod_objects(
-        &self,
-        ns: &str,
-        deployment: &str,
-    ) -> Result<Vec<Pod>, ClusterError> {
+    pub(crate) async fn deployment_pod_objects(&self, ns: &str, deployment: &str) -> Result<Vec<Pod>, ClusterError> {
         let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
         let found = match deployments.get(deployment).await {
             Ok(found) => found,
             Err(error) => {
-                let op = Op {
-                    verb: "get",
-                    kind: "deployment",
-                    name: deployment,
-                    namespace: ns,
-                };
+                let op = Op { verb: "get", kind: "deployment", name: deployment, namespace: ns };
                 return Err(self.fail(&op, error).await);
             }
         };
-        let selector = found
-            .spec
-            .as_ref()
-            .map(|spec| selector_string(&spec.selector))
-            .unwrap_or_default();
+        let selector = found.spec.as_ref().map(|spec| selector_string(&spec.selector)).unwrap_or_default();
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         let mut list = match pods.list(&ListParams::default().labels(&selector)).await {
             Ok(list) => list.items,
             Err(error) => {
-                let op = Op {
-                    verb: "list",
-                    kind: "pod",
-                    name: "*",
-                    namespace: ns,
-                };
+                let op = Op { verb: "list", kind: "pod", name: "*", namespace: ns };
                 return Err(self.fail(&op, error).await);
             }
         };
@@ -68,12 +45,8 @@ impl Cluster {
 /// A label selector in the `labelSelector` query syntax, e.g.
 /// `app=jupyterhub,component in (hub)`.
 pub(crate) fn selector_string(selector: &LabelSelector) -> String {
-    let mut parts: Vec<String> = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect();
+    let mut parts: Vec<String> =
+        selector.match_labels.iter().flatten().map(|(key, value)| format!("{key}={value}")).collect();
     for expression in selector.match_expressions.iter().flatten() {
         let values = expression.values.clone().unwrap_or_default().join(",");
         let key = &expression.key;
@@ -90,10 +63,7 @@ pub(crate) fn selector_string(selector: &LabelSelector) -> String {
 
 /// The pod's phase, `Unknown` when the API did not say.
 pub(crate) fn phase(pod: &Pod) -> String {
-    pod.status
-        .as_ref()
-        .and_then(|status| status.phase.clone())
-        .unwrap_or_else(|| "Unknown".to_string())
+    pod.status.as_ref().and_then(|status| status.phase.clone()).unwrap_or_else(|| "Unknown".to_string())
 }
 
 /// True when the pod runs and is not being deleted.
@@ -113,11 +83,7 @@ fn rank(pod: &Pod) -> u8 {
         .status
         .as_ref()
         .and_then(|status| status.conditions.as_ref())
-        .map(|conditions| {
-            conditions
-                .iter()
-                .any(|condition| condition.type_ == "Ready" && condition.status == "True")
-        })
+        .map(|conditions| conditions.iter().any(|condition| condition.type_ == "Ready" && condition.status == "True"))
         .unwrap_or(false);
     if ready {
         0
@@ -153,20 +119,14 @@ mod tests {
                 },
             ]),
         };
-        assert_eq!(
-            selector_string(&selector),
-            "app=jupyterhub,component=hub,tier in (a,b),!canary"
-        );
+        assert_eq!(selector_string(&selector), "app=jupyterhub,component=hub,tier in (a,b),!canary");
     }
 
     #[test]
     fn running_pods_rank_first() {
         let pod = |phase: &str| Pod {
             metadata: ObjectMeta::default(),
-            status: Some(PodStatus {
-                phase: Some(phase.to_string()),
-                ..PodStatus::default()
-            }),
+            status: Some(PodStatus { phase: Some(phase.to_string()), ..PodStatus::default() }),
             ..Pod::default()
         };
         assert!(rank(&pod("Running")) < rank(&pod("Pending")));

@@ -28,19 +28,11 @@ impl Cluster {
             "spec": { "template": { "metadata": { "annotations": { RESTARTED_AT: now } } } }
         });
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
-        let params = PatchParams {
-            field_manager: Some("jhctl".to_string()),
-            ..PatchParams::default()
-        };
+        let params = PatchParams { field_manager: Some("jhctl".to_string()), ..PatchParams::default() };
         match api.patch(deployment, &params, &Patch::Strategic(patch)).await {
             Ok(_) => Ok(()),
             Err(error) => {
-                let op = Op {
-                    verb: "patch",
-                    kind: "deployment",
-                    name: deployment,
-                    namespace: ns,
-                };
+                let op = Op { verb: "patch", kind: "deployment", name: deployment, namespace: ns };
                 Err(self.fail(&op, error).await)
             }
         }
@@ -51,19 +43,9 @@ impl Cluster {
     /// replica is updated, ready and available, and no old replica is left.
     /// Fails after `timeout`, or at once when the deployment reports that
     /// its progress deadline was exceeded.
-    pub async fn wait_rollout(
-        &self,
-        ns: &str,
-        deployment: &str,
-        timeout: Duration,
-    ) -> Result<(), ClusterError> {
+    pub async fn wait_rollout(&self, ns: &str, deployment: &str, timeout: Duration) -> Result<(), ClusterError> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
-        let op = Op {
-            verb: "get",
-            kind: "deployment",
-            name: deployment,
-            namespace: ns,
-        };
+        let op = Op { verb: "get", kind: "deployment", name: deployment, namespace: ns };
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let current = match api.get(deployment).await {
@@ -113,21 +95,13 @@ fn rollout_progress(deployment: &Deployment) -> Progress {
         return Progress::Waiting("the new spec is not yet observed by the controller".to_string());
     }
     let failed = status.conditions.iter().flatten().find(|condition| {
-        condition.type_ == "Progressing"
-            && condition.reason.as_deref() == Some("ProgressDeadlineExceeded")
+        condition.type_ == "Progressing" && condition.reason.as_deref() == Some("ProgressDeadlineExceeded")
     });
     if let Some(condition) = failed {
-        let message = condition
-            .message
-            .clone()
-            .unwrap_or_else(|| "progress deadline exceeded".to_string());
+        let message = condition.message.clone().unwrap_or_else(|| "progress deadline exceeded".to_string());
         return Progress::Failed(message);
     }
-    let desired = deployment
-        .spec
-        .as_ref()
-        .and_then(|spec| spec.replicas)
-        .unwrap_or(1);
+    let desired = deployment.spec.as_ref().and_then(|spec| spec.replicas).unwrap_or(1);
     let updated = status.updated_replicas.unwrap_or(0);
     let total = status.replicas.unwrap_or(0);
     let ready = status.ready_replicas.unwrap_or(0);
@@ -136,16 +110,10 @@ fn rollout_progress(deployment: &Deployment) -> Progress {
         return Progress::Waiting(format!("{updated} of {desired} replicas are updated"));
     }
     if total > updated {
-        return Progress::Waiting(format!(
-            "{} old replicas are pending termination",
-            total - updated
-        ));
+        return Progress::Waiting(format!("{} old replicas are pending termination", total - updated));
     }
     if ready < updated || available < updated {
-        return Progress::Waiting(format!(
-            "{} of {updated} updated replicas are available",
-            available.min(ready)
-        ));
+        return Progress::Waiting(format!("{} of {updated} updated replicas are available", available.min(ready)));
     }
     Progress::Done
 }
@@ -158,14 +126,8 @@ mod tests {
 
     fn deployment(generation: i64, status: DeploymentStatus) -> Deployment {
         Deployment {
-            metadata: ObjectMeta {
-                generation: Some(generation),
-                ..ObjectMeta::default()
-            },
-            spec: Some(DeploymentSpec {
-                replicas: Some(2),
-                ..DeploymentSpec::default()
-            }),
+            metadata: ObjectMeta { generation: Some(generation), ..ObjectMeta::default() },
+            spec: Some(DeploymentSpec { replicas: Some(2), ..DeploymentSpec::default() }),
             status: Some(status),
         }
     }

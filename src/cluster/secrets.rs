@@ -19,12 +19,7 @@ impl Cluster {
     /// Reads secret `name` in namespace `ns` and returns its keys with
     /// decoded values.
     pub async fn secret(&self, ns: &str, name: &str) -> Result<BTreeMap<String, String>, ClusterError> {
-        let op = Op {
-            verb: "get",
-            kind: "secret",
-            name,
-            namespace: ns,
-        };
+        let op = Op { verb: "get", kind: "secret", name, namespace: ns };
         let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
         match api.get(name).await {
             Ok(secret) => Ok(decode(&secret)),
@@ -56,20 +51,12 @@ impl Cluster {
             data: Some(encoded.clone()),
             ..Secret::default()
         };
-        let op = Op {
-            verb: "create",
-            kind: "secret",
-            name,
-            namespace: ns,
-        };
+        let op = Op { verb: "create", kind: "secret", name, namespace: ns };
         match api.create(&PostParams::default(), &secret).await {
             Ok(_) => return Ok(()),
             Err(kube::Error::Api(response)) if response.code == 409 => {
                 if !overwrite {
-                    return Err(ClusterError::AlreadyExists {
-                        name: name.to_string(),
-                        namespace: ns.to_string(),
-                    });
+                    return Err(ClusterError::AlreadyExists { name: name.to_string(), namespace: ns.to_string() });
                 }
             }
             Err(error) => return Err(self.fail(&op, error).await),
@@ -82,10 +69,7 @@ impl Cluster {
         };
         existing.data = Some(encoded);
         existing.string_data = None;
-        let update = Op {
-            verb: "update",
-            ..op
-        };
+        let update = Op { verb: "update", ..op };
         match api.replace(name, &PostParams::default(), &existing).await {
             Ok(_) => Ok(()),
             Err(error) => Err(self.fail(&update, error).await),
@@ -110,9 +94,7 @@ fn decode(secret: &Secret) -> BTreeMap<String, String> {
 
 /// Strings as secret data.
 fn encode(data: &BTreeMap<String, String>) -> BTreeMap<String, ByteString> {
-    data.iter()
-        .map(|(key, value)| (key.clone(), ByteString(value.as_bytes().to_vec())))
-        .collect()
+    data.iter().map(|(key, value)| (key.clone(), ByteString(value.as_bytes().to_vec()))).collect()
 }
 
 #[cfg(test)]

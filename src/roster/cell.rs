@@ -110,15 +110,6 @@ mod tests {
         assert_eq!(Cell::from(None::<bool>), Cell::Empty);
         assert_eq!(Cell::from(Some(true)), Cell::Bool(true));
         let cells: Vec<Cell> = serde_json::from_str(r#"[null, "a", true, 3, 2.5]"#).unwrap();
-        assert_eq!(
-            cells,
-            vec![
-                Cell::Empty,
-                Cell::Text("a".into()),
-                Cell::Bool(true),
-                Cell::Int(3),
-                Cell::Float(2.5)
-            ]
-        );
+        assert_eq!(cells, vec![Cell::Empty, Cell::Text("a".into()), Cell::Bool(true), Cell::Int(3), Cell::Float(2.5)]);
     }
 }

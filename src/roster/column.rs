@@ -41,17 +41,15 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 /// such a column are written with mode 0600, and `Debug` output hides them.
 pub fn is_secret_column(header: &str) -> bool {
     let header = header.trim().to_lowercase();
-    ["password", "token", "secret"]
-        .iter()
-        .any(|word| header.contains(word))
+    ["password", "token", "secret"].iter().any(|word| header.contains(word))
 }
 
 /// Refuses spreadsheet error cells (`#N/A`, `#REF!`, ...) in known columns.
 fn no_error(cell: &RawCell) -> Result<(), String> {
     match cell {
-        RawCell::Error(text) => Err(format!(
-            "the cell holds the spreadsheet error `{text}`; fix the formula or type the value"
-        )),
+        RawCell::Error(text) => {
+            Err(format!("the cell holds the spreadsheet error `{text}`; fix the formula or type the value"))
+        }
         _ => Ok(()),
     }
 }
@@ -99,9 +97,7 @@ pub(crate) fn quota(cell: &RawCell) -> Result<Option<i64>, String> {
     let fix = format!("use a whole number from -{QUOTA_LIMIT} to {QUOTA_LIMIT}, or leave it blank");
     let value = match cell {
         RawCell::Int(value) => Some(*value),
-        RawCell::Number(value) if value.fract() == 0.0 && value.abs() < 1e15 => {
-            Some(*value as i64)
-        }
+        RawCell::Number(value) if value.fract() == 0.0 && value.abs() < 1e15 => Some(*value as i64),
         RawCell::Text(_) => whole_number(&text),
         _ => None,
     };
@@ -203,10 +199,7 @@ mod tests {
 
     #[test]
     fn groups_split_on_semicolons() {
-        assert_eq!(
-            groups(&text(" math ; physics;;math; ")),
-            Ok(vec!["math".to_string(), "physics".to_string()])
-        );
+        assert_eq!(groups(&text(" math ; physics;;math; ")), Ok(vec!["math".to_string(), "physics".to_string()]));
         assert_eq!(groups(&RawCell::Empty), Ok(vec![]));
     }
 

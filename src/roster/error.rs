@@ -182,10 +182,7 @@ impl RosterError {
 
     /// Builds [`RosterError::Write`] for `path`.
     pub(crate) fn write(path: &Path, source: io::Error) -> RosterError {
-        RosterError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
+        RosterError::Write { path: path.to_path_buf(), source }
     }
 }
 
@@ -194,13 +191,10 @@ fn quoted_list(items: &[String]) -> String {
     if items.is_empty() {
         return "none".to_string();
     }
-    items
-        .iter()
-        .map(|item| format!("`{item}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(|item| format!("`{item}`")).collect::<Vec<_>>().join(", ")
 }
 
+/// The text of [`RosterError::Empty`].
 fn empty_message(path: &Path, sheet: Option<&str>) -> String {
     let what = match sheet {
         Some(sheet) => format!("sheet `{sheet}` of roster `{}`", path.display()),
@@ -209,12 +203,8 @@ fn empty_message(path: &Path, sheet: Option<&str>) -> String {
     format!("{what} is empty; it needs a header row with a `username` column, then one row per user")
 }
 
-fn missing_username_message(
-    path: &Path,
-    header_row: usize,
-    found: &[String],
-    suggestion: Option<&str>,
-) -> String {
+/// The text of [`RosterError::MissingUsername`].
+fn missing_username_message(path: &Path, header_row: usize, found: &[String], suggestion: Option<&str>) -> String {
     let fix = match suggestion {
         Some(header) => format!("did you mean `{header}`? rename that column to `username`"),
         None => "add a column headed `username` holding one login name per row \
@@ -251,10 +241,7 @@ mod tests {
 
     #[test]
     fn empty_names_the_sheet_when_there_is_one() {
-        let error = RosterError::Empty {
-            path: PathBuf::from("class.xlsx"),
-            sheet: Some("Sheet1".into()),
-        };
+        let error = RosterError::Empty { path: PathBuf::from("class.xlsx"), sheet: Some("Sheet1".into()) };
         assert_eq!(
             error.to_string(),
             "sheet `Sheet1` of roster `class.xlsx` is empty; it needs a header row with a \

@@ -53,9 +53,7 @@ impl Format {
 
 /// The path's extension, lower-cased; empty when there is none.
 pub(crate) fn extension(path: &Path) -> String {
-    path.extension()
-        .map(|ext| ext.to_string_lossy().to_lowercase())
-        .unwrap_or_default()
+    path.extension().map(|ext| ext.to_string_lossy().to_lowercase()).unwrap_or_default()
 }
 
 /// The first bytes of every ZIP archive (XLSX, XLSB, ODS).

@@ -43,9 +43,7 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 pub use cell::Cell;
-pub use column::{
-    is_secret_column, parse_bool, ADMIN, GROUPS, PASSWORD, QUOTA, QUOTA_LIMIT, USERNAME,
-};
+pub use column::{is_secret_column, parse_bool, ADMIN, GROUPS, PASSWORD, QUOTA, QUOTA_LIMIT, USERNAME};
 pub use error::RosterError;
 pub use format::Format;
 pub use row::{Roster, Row};
@@ -75,21 +73,13 @@ pub struct ReadOptions {
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<Roster, RosterError> {
     let format = Format::from_path(path);
     let bytes = std::fs::read(path).map_err(|source| match source.kind() {
-        ErrorKind::NotFound => RosterError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => RosterError::Read {
-            path: path.to_path_buf(),
-            source,
-        },
+        ErrorKind::NotFound => RosterError::NotFound { path: path.to_path_buf() },
+        _ => RosterError::Read { path: path.to_path_buf(), source },
     })?;
     let grid = if format.is_workbook() {
         workbook::read_workbook(path, &bytes, format, opts.sheet.as_deref())?
     } else if let Some(sheet) = &opts.sheet {
-        return Err(RosterError::SheetOfText {
-            path: path.to_path_buf(),
-            sheet: sheet.clone(),
-        });
+        return Err(RosterError::SheetOfText { path: path.to_path_buf(), sheet: sheet.clone() });
     } else {
         delimited::read_delimited(path, &bytes, format)?
     };

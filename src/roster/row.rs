@@ -38,7 +38,7 @@ impl Roster {
     /// True when the header row has the column `name` (trimmed, any case).
     pub fn has_column(&self, name: &str) -> bool {
         let name = name.trim().to_lowercase();
-        self.headers.iter().any(|header| *header == name)
+        self.headers.contains(&name)
     }
 
     /// The rows that passed every check.
@@ -53,9 +53,7 @@ impl Roster {
 
     /// The usernames of the valid rows, in file order.
     pub fn usernames(&self) -> Vec<String> {
-        self.valid_rows()
-            .filter_map(|row| row.username.clone())
-            .collect()
+        self.valid_rows().filter_map(|row| row.username.clone()).collect()
     }
 }
 
@@ -91,10 +89,7 @@ impl Row {
 
     /// The text of the cell under `header` (normalised header name).
     pub fn field(&self, header: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(name, _)| name == header)
-            .map(|(_, value)| value.as_str())
+        self.fields.iter().find(|(name, _)| name == header).map(|(_, value)| value.as_str())
     }
 }
 
@@ -105,11 +100,7 @@ impl fmt::Debug for Row {
             .fields
             .iter()
             .map(|(name, value)| {
-                let shown = if is_secret_column(name) && !value.is_empty() {
-                    &hidden
-                } else {
-                    value
-                };
+                let shown = if is_secret_column(name) && !value.is_empty() { &hidden } else { value };
                 (name, shown)
             })
             .collect();
@@ -129,25 +120,22 @@ impl fmt::Debug for Row {
 /// Applies the roster rules to a grid read from `path`.
 pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, RosterError> {
     let shown = path.display();
-    let mut rows = grid
-        .rows
-        .into_iter()
-        .filter(|(_, cells)| !cells.iter().all(RawCell::is_blank));
+    let mut rows = grid.rows.into_iter().filter(|(_, cells)| !cells.iter().all(RawCell::is_blank));
     let Some((header_row, header_cells)) = rows.next() else {
-        return Err(RosterError::Empty {
-            path: path.to_path_buf(),
-            sheet: grid.sheet,
-        });
+        return Err(RosterError::Empty { path: path.to_path_buf(), sheet: grid.sheet });
     };
 
     let mut warnings = Vec::new();
     // (index in the row, normalised header)
     let mut columns: Vec<(usize, String)> = Vec::new();
+    // Every cell index under a header, repeated headers included.
+    let mut named = Vec::new();
     for (index, cell) in header_cells.iter().enumerate() {
         let name = cell.text().to_lowercase();
         if name.is_empty() {
             continue;
         }
+        named.push(index);
         if columns.iter().any(|(_, seen)| *seen == name) {
             warnings.push(format!(
                 "roster `{shown}`: column `{name}` appears more than once in the header row; only the first one is read"
@@ -157,12 +145,7 @@ pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, R
         columns.push((index, name));
     }
     let headers: Vec<String> = columns.iter().map(|(_, name)| name.clone()).collect();
-    let find = |wanted: &str| {
-        columns
-            .iter()
-            .find(|(_, name)| name == wanted)
-            .map(|(index, _)| *index)
-    };
+    let find = |wanted: &str| columns.iter().find(|(_, name)| name == wanted).map(|(index, _)| *index);
     let Some(username_at) = find(USERNAME) else {
         return Err(RosterError::MissingUsername {
             path: path.to_path_buf(),
@@ -171,8 +154,7 @@ pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, R
             found: headers,
         });
     };
-    let (admin_at, password_at, quota_at, groups_at) =
-        (find(ADMIN), find(PASSWORD), find(QUOTA), find(GROUPS));
+    let (admin_at, password_at, quota_at, groups_at) = (find(ADMIN), find(PASSWORD), find(QUOTA), find(GROUPS));
 
     let mut out: Vec<Row> = Vec::new();
     let mut first_seen: HashMap<String, usize> = HashMap::new();
@@ -180,31 +162,20 @@ pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, R
     for (number, cells) in rows {
         let empty = RawCell::Empty;
         let cell = |index: usize| cells.get(index).unwrap_or(&empty);
-        if cells
-            .iter()
-            .enumerate()
-            .any(|(index, cell)| !cell.is_blank() && !columns.iter().any(|(at, _)| *at == index))
-        {
+        if cells.iter().enumerate().any(|(index, cell)| !cell.is_blank() && !named.contains(&index)) {
             stray_rows.push(number);
         }
 
         let mut problems = Vec::new();
         let username = check(&mut problems, USERNAME, column::username(cell(username_at)));
         let admin = admin_at.and_then(|at| check(&mut problems, ADMIN, column::admin(cell(at))));
-        let password = password_at
-            .and_then(|at| check(&mut problems, PASSWORD, column::password(cell(at))))
-            .flatten();
-        let quota = quota_at
-            .and_then(|at| check(&mut problems, QUOTA, column::quota(cell(at))))
-            .flatten();
+        let password = password_at.and_then(|at| check(&mut problems, PASSWORD, column::password(cell(at)))).flatten();
+        let quota = quota_at.and_then(|at| check(&mut problems, QUOTA, column::quota(cell(at)))).flatten();
         let groups = groups_at.and_then(|at| check(&mut problems, GROUPS, column::groups(cell(at))));
-        let fields = columns
-            .iter()
-            .map(|(at, name)| (name.clone(), cell(*at).text()))
-            .collect();
+        let fields = columns.iter().map(|(at, name)| (name.clone(), cell(*at).text())).collect();
 
-        let error = (!problems.is_empty())
-            .then(|| format!("roster `{shown}` row {number}, {}", problems.join("; and ")));
+        let error =
+            (!problems.is_empty()).then(|| format!("roster `{shown}` row {number}, {}", problems.join("; and ")));
         let username = if error.is_some() { None } else { username };
         if let Some(name) = &username {
             if let Some(first) = first_seen.get(name) {
@@ -215,16 +186,7 @@ pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, R
             }
             first_seen.insert(name.clone(), number);
         }
-        out.push(Row {
-            number,
-            username,
-            admin,
-            password,
-            quota,
-            groups,
-            fields,
-            error,
-        });
+        out.push(Row { number, username, admin, password, quota, groups, fields, error });
     }
 
     if !stray_rows.is_empty() {
@@ -237,21 +199,12 @@ pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, R
     if out.is_empty() {
         warnings.push(format!("roster `{shown}` has a header row but no users"));
     }
-    Ok(Roster {
-        path: path.to_path_buf(),
-        format,
-        sheet: grid.sheet,
-        headers,
-        rows: out,
-        warnings,
-    })
+    Ok(Roster { path: path.to_path_buf(), format, sheet: grid.sheet, headers, rows: out, warnings })
 }
 
 /// Keeps the value of a parsed cell, or notes its problem under `column`.
 fn check<T>(problems: &mut Vec<String>, column: &str, parsed: Result<T, String>) -> Option<T> {
-    parsed
-        .map_err(|problem| problems.push(format!("column `{column}`: {problem}")))
-        .ok()
+    parsed.map_err(|problem| problems.push(format!("column `{column}`: {problem}"))).ok()
 }
 
 /// A header that probably meant `username` (`User Name`, `user_name`, `login`).
@@ -261,10 +214,7 @@ fn suggest_username(headers: &[String]) -> Option<String> {
         .find(|header| {
             let letters: String = header.chars().filter(|c| c.is_alphanumeric()).collect();
             letters.contains("username")
-                || matches!(
-                    letters.as_str(),
-                    "user" | "userid" | "login" | "loginname" | "account" | "benutzername"
-                )
+                || matches!(letters.as_str(), "user" | "userid" | "login" | "loginname" | "account" | "benutzername")
         })
         .cloned()
 }
@@ -272,12 +222,7 @@ fn suggest_username(headers: &[String]) -> Option<String> {
 /// "3, 5, 9", or the first ten and how many more.
 fn number_list(numbers: &[usize]) -> String {
     const SHOWN: usize = 10;
-    let mut list = numbers
-        .iter()
-        .take(SHOWN)
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut list = numbers.iter().take(SHOWN).map(usize::to_string).collect::<Vec<_>>().join(", ");
     if numbers.len() > SHOWN {
         list.push_str(&format!(" and {} more", numbers.len() - SHOWN));
     }
@@ -298,13 +243,7 @@ mod tests {
                 .map(|(index, row)| {
                     let cells = row
                         .iter()
-                        .map(|text| {
-                            if text.is_empty() {
-                                RawCell::Empty
-                            } else {
-                                RawCell::Text(text.to_string())
-                            }
-                        })
+                        .map(|text| if text.is_empty() { RawCell::Empty } else { RawCell::Text(text.to_string()) })
                         .collect();
                     (index + 1, cells)
                 })
@@ -363,20 +302,13 @@ mod tests {
     fn header_only_has_no_rows_and_says_so() {
         let roster = build_text(&[&["username", "admin"]]).unwrap();
         assert!(roster.rows.is_empty());
-        assert_eq!(
-            roster.warnings,
-            vec!["roster `class.csv` has a header row but no users"]
-        );
+        assert_eq!(roster.warnings, vec!["roster `class.csv` has a header row but no users"]);
     }
 
     #[test]
     fn every_problem_of_a_row_is_named_and_the_row_kept() {
-        let roster = build_text(&[
-            &["username", "admin", "quota"],
-            &["ann", "maybe", "lots"],
-            &["bob", "", ""],
-        ])
-        .unwrap();
+        let roster =
+            build_text(&[&["username", "admin", "quota"], &["ann", "maybe", "lots"], &["bob", "", ""]]).unwrap();
         let bad = &roster.rows[0];
         assert_eq!(bad.username, None);
         assert!(!bad.is_valid());

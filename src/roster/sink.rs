@@ -4,7 +4,6 @@
 //! name is known in advance, before `push` returns.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::cell::Cell;
@@ -37,12 +36,17 @@ pub struct SheetSink {
     path: PathBuf,
     /// Where rows go while the sheet is open: `path`, or the journal.
     partial: PathBuf,
+    /// The header row.
     columns: Vec<String>,
+    /// CSV/TSV (rows go to `path`) or Excel (rows go to the journal).
     output: Output,
+    /// The open partial file.
     writer: csv::Writer<File>,
     /// The rows pushed, kept only for Excel targets.
     rows: Vec<Vec<Cell>>,
+    /// How many rows were pushed.
     pushed: usize,
+    /// Set once the sheet was completed (or tried to be), so `Drop` does nothing.
     finished: bool,
 }
 
@@ -66,10 +70,7 @@ impl SheetSink {
             Output::Xlsx => (SheetSink::journal_path(path), b','),
         };
         let file = create_private(&partial).map_err(|error| RosterError::write(&partial, error))?;
-        let writer = csv::WriterBuilder::new()
-            .delimiter(delimiter)
-            .flexible(true)
-            .from_writer(file);
+        let writer = csv::WriterBuilder::new().delimiter(delimiter).flexible(true).from_writer(file);
         let mut sink = SheetSink {
             path: path.to_path_buf(),
             partial,
@@ -87,21 +88,11 @@ impl SheetSink {
     /// Appends one row and syncs it to disk before returning. Rows shorter
     /// than the header are padded; longer rows are an error (nothing written).
     pub fn push(&mut self, row: Vec<Cell>) -> Result<(), RosterError> {
-        check_widths(&self.path, &self.columns, std::iter::once(&row)).map_err(|error| {
-            match error {
-                RosterError::RowTooLong {
-                    path,
-                    cells,
-                    columns,
-                    ..
-                } => RosterError::RowTooLong {
-                    path,
-                    row: self.pushed + 2,
-                    cells,
-                    columns,
-                },
-                other => other,
+        check_widths(&self.path, &self.columns, std::iter::once(&row)).map_err(|error| match error {
+            RosterError::RowTooLong { path, cells, columns, .. } => {
+                RosterError::RowTooLong { path, row: self.pushed + 2, cells, columns }
             }
+            other => other,
         })?;
         self.append(text_record(&row, self.columns.len()))?;
         if self.output == Output::Xlsx {
@@ -138,32 +129,19 @@ impl SheetSink {
     /// Writes one record to the open file and syncs it.
     fn append(&mut self, record: Vec<String>) -> Result<(), RosterError> {
         let partial = &self.partial;
-        self.writer
-            .write_record(&record)
-            .map_err(|error| RosterError::write(partial, error.into()))?;
-        self.writer
-            .flush()
-            .map_err(|error| RosterError::write(partial, error))?;
-        self.writer
-            .get_ref()
-            .sync_data()
-            .map_err(|error| RosterError::write(partial, error))
+        self.writer.write_record(&record).map_err(|error| RosterError::write(partial, error.into()))?;
+        self.writer.flush().map_err(|error| RosterError::write(partial, error))?;
+        self.writer.get_ref().sync_data().map_err(|error| RosterError::write(partial, error))
     }
 
     /// Makes the target complete; the journal goes only once the workbook is written.
     fn complete(&mut self) -> Result<(), RosterError> {
-        self.writer
-            .flush()
-            .map_err(|error| RosterError::write(&self.partial, error))?;
-        self.writer
-            .get_ref()
-            .sync_all()
-            .map_err(|error| RosterError::write(&self.partial, error))?;
+        self.writer.flush().map_err(|error| RosterError::write(&self.partial, error))?;
+        self.writer.get_ref().sync_all().map_err(|error| RosterError::write(&self.partial, error))?;
         if self.output == Output::Xlsx {
             let bytes = render_xlsx(&self.path, &self.columns, &self.rows)?;
             write_atomically(&self.path, &bytes, true)?;
-            std::fs::remove_file(&self.partial)
-                .map_err(|error| RosterError::write(&self.partial, error))?;
+            std::fs::remove_file(&self.partial).map_err(|error| RosterError::write(&self.partial, error))?;
         }
         Ok(())
     }
@@ -196,14 +174,10 @@ fn create_private(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        // An existing file keeps its old mode on open; narrow it before writing.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        Ok(file)
-    }
-    #[cfg(not(unix))]
-    options.open(path)
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    // An existing file keeps its old mode on open; narrow it before writing.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(file)
 }

@@ -53,12 +53,7 @@ impl Dir {
                         V::N(number) => sheet.write_number(r, c, number).map(|_| ()),
                         V::B(value) => sheet.write_boolean(r, c, value).map(|_| ()),
                         V::D(y, m, d) => sheet
-                            .write_datetime_with_format(
-                                r,
-                                c,
-                                ExcelDateTime::from_ymd(y, m, d).unwrap(),
-                                &date,
-                            )
+                            .write_datetime_with_format(r, c, ExcelDateTime::from_ymd(y, m, d).unwrap(), &date)
                             .map(|_| ()),
                         V::E => Ok(()),
                     }
@@ -182,9 +177,7 @@ fn read_default(path: &Path) -> Result<Roster, RosterError> {
 }
 
 fn sheet(name: &str) -> ReadOptions {
-    ReadOptions {
-        sheet: Some(name.to_string()),
-    }
+    ReadOptions { sheet: Some(name.to_string()) }
 }
 
 fn names(roster: &Roster) -> Vec<Option<String>> {
@@ -252,10 +245,7 @@ fn tsv_by_extension_and_tab_sniffed_in_csv() {
 #[test]
 fn blank_rows_are_skipped_and_duplicates_used_once() {
     let dir = Dir::new();
-    let path = dir.file(
-        "class.csv",
-        "username,admin\nann,no\n\n,\n  ,  \nbob,yes\nANN ,yes\nbob,no\n",
-    );
+    let path = dir.file("class.csv", "username,admin\nann,no\n\n,\n  ,  \nbob,yes\nANN ,yes\nbob,no\n");
     let roster = read_default(&path).unwrap();
     assert_eq!(names(&roster), vec![Some("ann".into()), Some("bob".into())]);
     assert_eq!(roster.rows[0].admin, Some(false));
@@ -273,10 +263,8 @@ fn blank_rows_are_skipped_and_duplicates_used_once() {
 #[test]
 fn bad_usernames_are_row_errors_naming_file_row_column_and_fix() {
     let dir = Dir::new();
-    let path = dir.file(
-        "class.csv",
-        "username,admin\nok1,no\nbad/name,no\nann smith,no\n\"ctl\u{7}x\",no\n,yes\nok2,maybe\n",
-    );
+    let path =
+        dir.file("class.csv", "username,admin\nok1,no\nbad/name,no\nann smith,no\n\"ctl\u{7}x\",no\n,yes\nok2,maybe\n");
     let roster = read_default(&path).unwrap();
     let shown = path.display();
     let errors: Vec<Option<String>> = roster.rows.iter().map(|row| row.error.clone()).collect();
@@ -291,19 +279,14 @@ fn bad_usernames_are_row_errors_naming_file_row_column_and_fix() {
             Some(format!(
                 "roster `{shown}` row 5, column `username`: username contains a control character; retype it"
             )),
-            Some(format!(
-                "roster `{shown}` row 6, column `username`: username is empty; fill it in or delete the row"
-            )),
+            Some(format!("roster `{shown}` row 6, column `username`: username is empty; fill it in or delete the row")),
             Some(format!(
                 "roster `{shown}` row 7, column `admin`: `maybe` is not a yes/no value; use true/false, \
                  yes/no, y/n or 1/0, or leave it blank for false"
             )),
         ]
     );
-    assert_eq!(
-        names(&roster),
-        vec![Some("ok1".into()), None, None, None, None, None]
-    );
+    assert_eq!(names(&roster), vec![Some("ok1".into()), None, None, None, None, None]);
     assert_eq!(roster.usernames(), vec!["ok1"]);
 }
 
@@ -375,10 +358,7 @@ fn empty_files_and_header_only_files() {
     let header_only = dir.file("header.csv", "username,admin\n");
     let roster = read_default(&header_only).unwrap();
     assert!(roster.rows.is_empty());
-    assert_eq!(
-        roster.warnings,
-        vec![format!("roster `{}` has a header row but no users", header_only.display())]
-    );
+    assert_eq!(roster.warnings, vec![format!("roster `{}` has a header row but no users", header_only.display())]);
 }
 
 #[test]
@@ -387,10 +367,7 @@ fn missing_file_is_named() {
     let path = dir.path("nope.csv");
     assert_eq!(
         read_default(&path).unwrap_err().to_string(),
-        format!(
-            "roster `{}` not found; check the file name and the folder jhctl runs in",
-            path.display()
-        )
+        format!("roster `{}` not found; check the file name and the folder jhctl runs in", path.display())
     );
     let folder = read_default(dir.0.path()).unwrap_err();
     assert!(matches!(folder, RosterError::Read { .. }), "{folder}");
@@ -439,10 +416,7 @@ fn xlsx_cells_become_the_text_users_see() {
     let roster = read_default(&path).unwrap();
     assert_eq!(roster.format, Format::Xlsx);
     assert_eq!(roster.sheet.as_deref(), Some("Sheet1"));
-    assert_eq!(
-        names(&roster),
-        vec![Some("1001".into()), Some("bob".into()), Some("1002".into()), Some("cy".into())]
-    );
+    assert_eq!(names(&roster), vec![Some("1001".into()), Some("bob".into()), Some("1002".into()), Some("cy".into())]);
     let first = &roster.rows[0];
     assert_eq!(first.admin, Some(true));
     assert_eq!(first.password.as_deref(), Some("1234"));
@@ -464,24 +438,16 @@ fn xlsx_rows_are_numbered_as_excel_shows_them() {
     // Header on row 3, a blank row 5, a bad name on row 6.
     let path = dir.xlsx(
         "offset.xlsx",
-        &[(
-            "Sheet1",
-            &[
-                &[V::E],
-                &[V::E],
-                &[V::S("username")],
-                &[V::S("ann")],
-                &[V::E],
-                &[V::S("bad/name")],
-            ],
-        )],
+        &[("Sheet1", &[&[V::E], &[V::E], &[V::S("username")], &[V::S("ann")], &[V::E], &[V::S("bad/name")]])],
     );
     let roster = read_default(&path).unwrap();
     let numbers: Vec<usize> = roster.rows.iter().map(|row| row.number).collect();
     assert_eq!(numbers, vec![4, 6]);
     assert_eq!(
         roster.rows[1].error.as_deref(),
-        Some(format!("roster `{}` row 6, column `username`: username contains `/`; remove it", path.display()).as_str())
+        Some(
+            format!("roster `{}` row 6, column `username`: username contains `/`; remove it", path.display()).as_str()
+        )
     );
 }
 
@@ -537,11 +503,11 @@ fn not_a_spreadsheet_renamed_to_xlsx_is_a_clear_error() {
     let zip_garbage = dir.file("broken.xlsx", b"PK\x03\x04 this is not really a zip archive");
     let error = read_default(&zip_garbage).unwrap_err();
     let text = error.to_string();
+    assert!(text.starts_with(&format!("roster `{}` is not a valid Excel file (", zip_garbage.display())), "{text}");
     assert!(
-        text.starts_with(&format!("roster `{}` is not a valid Excel file (", zip_garbage.display())),
+        text.ends_with("; open it in Excel or LibreOffice and save it again as .xlsx, or save it as CSV"),
         "{text}"
     );
-    assert!(text.ends_with("; open it in Excel or LibreOffice and save it again as .xlsx, or save it as CSV"), "{text}");
 
     let binary = dir.file("photo.xls", [0xFFu8, 0xD8, 0xFF, 0xE0, 0, 0x10]);
     assert_eq!(
@@ -607,11 +573,7 @@ fn write_then_read_round_trips_in_every_output_format() {
         write(&path, &columns, &rows).unwrap();
         let roster = read_default(&path).unwrap_or_else(|error| panic!("{name}: {error}"));
         assert_eq!(roster.headers, columns, "{name}");
-        assert_eq!(
-            names(&roster),
-            vec![Some("ann".into()), Some("1001".into()), Some("1002".into())],
-            "{name}"
-        );
+        assert_eq!(names(&roster), vec![Some("ann".into()), Some("1001".into()), Some("1002".into())], "{name}");
         let admins: Vec<Option<bool>> = roster.rows.iter().map(|row| row.admin).collect();
         assert_eq!(admins, vec![Some(false), Some(true), Some(false)], "{name}");
         let quotas: Vec<Option<i64>> = roster.rows.iter().map(|row| row.quota).collect();
@@ -635,10 +597,7 @@ fn csv_output_is_plain_and_booleans_are_words() {
         &[vec![Cell::from("student01"), Cell::Bool(false)], vec![Cell::from("student02"), Cell::Bool(true)]],
     )
     .unwrap();
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
-        "username,admin\nstudent01,false\nstudent02,true\n"
-    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,admin\nstudent01,false\nstudent02,true\n");
 }
 
 #[test]
@@ -691,8 +650,8 @@ fn files_with_passwords_are_written_0600() {
     }
     let public = dir.path("list.csv");
     write(&public, &strings(&["username"]), &[]).unwrap();
-    assert_eq!(mode(&public) & 0o600, 0o600);
-    assert_ne!(mode(&public), 0o600, "plain exports get the usual permissions");
+    let usual = dir.file("usual.txt", "");
+    assert_eq!(mode(&public), mode(&usual), "plain exports get the usual permissions");
 }
 
 // ---- SheetSink ----
@@ -712,10 +671,7 @@ fn sink_writes_csv_row_by_row_with_mode_0600() {
 
     sink.push(vec![Cell::from("ann"), Cell::from("pw1"), Cell::Bool(true)]).unwrap();
     // On disk before finish: a crash now loses nothing.
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
-        "username,password,force_change\nann,pw1,true\n"
-    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,password,force_change\nann,pw1,true\n");
     sink.push(vec![Cell::from("bob"), Cell::Int(1234)]).unwrap();
     assert_eq!(sink.rows_written(), 2);
     let error = sink.push(vec![Cell::Empty; 4]).unwrap_err();
@@ -742,10 +698,7 @@ fn sink_journals_xlsx_and_writes_it_on_finish() {
     sink.push(vec![Cell::from("ann"), Cell::from("pw1")]).unwrap();
     sink.push(vec![Cell::Float(1001.0), Cell::from("pw2")]).unwrap();
     assert_eq!(mode(&journal), 0o600);
-    assert_eq!(
-        std::fs::read_to_string(&journal).unwrap(),
-        "username,password\nann,pw1\n1001,pw2\n"
-    );
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "username,password\nann,pw1\n1001,pw2\n");
     assert!(!path.exists());
 
     sink.finish().unwrap();

@@ -21,62 +21,40 @@ pub(crate) fn read_workbook(
     sheet: Option<&str>,
 ) -> Result<Grid, RosterError> {
     if bytes.is_empty() {
-        return Err(RosterError::Empty {
-            path: path.to_path_buf(),
-            sheet: None,
-        });
+        return Err(RosterError::Empty { path: path.to_path_buf(), sheet: None });
     }
     let mut workbook = open(path, bytes, format)?;
     let names = workbook.sheet_names();
     let name = pick_sheet(path, &names, sheet)?;
-    let range = workbook
-        .worksheet_range(&name)
-        .map_err(|error| classify(path, format, error))?;
+    let range = workbook.worksheet_range(&name).map_err(|error| classify(path, format, error))?;
     let first_row = range.start().map_or(0, |(row, _)| row as usize);
     let rows = range
         .rows()
         .enumerate()
         .map(|(index, row)| (first_row + index + 1, row.iter().map(raw_cell).collect()))
         .collect();
-    Ok(Grid {
-        sheet: Some(name),
-        rows,
-    })
+    Ok(Grid { sheet: Some(name), rows })
 }
 
 /// Opens the workbook with the reader its first bytes call for.
-fn open<'a>(
-    path: &Path,
-    bytes: &'a [u8],
-    format: Format,
-) -> Result<Sheets<Cursor<&'a [u8]>>, RosterError> {
+fn open<'a>(path: &Path, bytes: &'a [u8], format: Format) -> Result<Sheets<Cursor<&'a [u8]>>, RosterError> {
     let opened = if bytes.starts_with(ZIP_MAGIC) {
         if is_ods(bytes) {
-            Ods::new(Cursor::new(bytes))
-                .map(Sheets::Ods)
-                .map_err(calamine::Error::Ods)
+            Ods::new(Cursor::new(bytes)).map(Sheets::Ods).map_err(calamine::Error::Ods)
         } else if format == Format::Xlsb {
-            Xlsb::new(Cursor::new(bytes))
-                .map(Sheets::Xlsb)
-                .map_err(calamine::Error::Xlsb)
+            Xlsb::new(Cursor::new(bytes)).map(Sheets::Xlsb).map_err(calamine::Error::Xlsb)
         } else {
-            Xlsx::new(Cursor::new(bytes))
-                .map(Sheets::Xlsx)
-                .map_err(calamine::Error::Xlsx)
+            Xlsx::new(Cursor::new(bytes)).map(Sheets::Xlsx).map_err(calamine::Error::Xlsx)
         }
     } else if bytes.starts_with(OLE_MAGIC) {
-        Xls::new(Cursor::new(bytes))
-            .map(Sheets::Xls)
-            .map_err(|error| {
-                // An encrypted .xlsx is an OLE file too; only the XLSX reader
-                // recognises it, and says so.
-                match Xlsx::new(Cursor::new(bytes)) {
-                    Err(calamine::XlsxError::Password) => {
-                        calamine::Error::Xlsx(calamine::XlsxError::Password)
-                    }
-                    _ => calamine::Error::Xls(error),
-                }
-            })
+        Xls::new(Cursor::new(bytes)).map(Sheets::Xls).map_err(|error| {
+            // An encrypted .xlsx is an OLE file too; only the XLSX reader
+            // recognises it, and says so.
+            match Xlsx::new(Cursor::new(bytes)) {
+                Err(calamine::XlsxError::Password) => calamine::Error::Xlsx(calamine::XlsxError::Password),
+                _ => calamine::Error::Xls(error),
+            }
+        })
     } else {
         let reason = if std::str::from_utf8(&bytes[..bytes.len().min(4096)]).is_ok() {
             "it holds text, not a workbook; if it is CSV, rename it to end in .csv"
@@ -96,8 +74,7 @@ fn open<'a>(
 /// is the `mimetype` file naming one.
 fn is_ods(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(256)];
-    head.windows(b"opendocument.spreadsheet".len())
-        .any(|window| window == b"opendocument.spreadsheet")
+    head.windows(b"opendocument.spreadsheet".len()).any(|window| window == b"opendocument.spreadsheet")
 }
 
 /// Turns a calamine error into the roster error a user can act on.
@@ -107,32 +84,23 @@ fn classify(path: &Path, format: Format, error: calamine::Error) -> RosterError 
         Error::Xls(XlsError::Password)
         | Error::Xlsx(XlsxError::Password)
         | Error::Xlsb(XlsbError::Password)
-        | Error::Ods(OdsError::Password) => RosterError::PasswordProtected {
-            path: path.to_path_buf(),
-        },
-        error => RosterError::NotSpreadsheet {
-            path: path.to_path_buf(),
-            kind: format.kind(),
-            reason: error.to_string(),
-        },
+        | Error::Ods(OdsError::Password) => RosterError::PasswordProtected { path: path.to_path_buf() },
+        error => {
+            RosterError::NotSpreadsheet { path: path.to_path_buf(), kind: format.kind(), reason: error.to_string() }
+        }
     }
 }
 
 /// The sheet to read: the named one, or the first.
 fn pick_sheet(path: &Path, names: &[String], wanted: Option<&str>) -> Result<String, RosterError> {
     let Some(wanted) = wanted else {
-        return names.first().cloned().ok_or_else(|| RosterError::Empty {
-            path: path.to_path_buf(),
-            sheet: None,
-        });
+        return names.first().cloned().ok_or_else(|| RosterError::Empty { path: path.to_path_buf(), sheet: None });
     };
     if let Some(name) = names.iter().find(|name| *name == wanted) {
         return Ok(name.clone());
     }
     let folded = wanted.trim().to_lowercase();
-    let mut close = names
-        .iter()
-        .filter(|name| name.trim().to_lowercase() == folded);
+    let mut close = names.iter().filter(|name| name.trim().to_lowercase() == folded);
     match (close.next(), close.next()) {
         (Some(name), None) => Ok(name.clone()),
         _ => Err(RosterError::SheetNotFound {
@@ -164,12 +132,7 @@ fn date_text(value: &ExcelDateTime) -> String {
         let seconds = (value.as_f64() * 86_400.0).round() as i64;
         let sign = if seconds < 0 { "-" } else { "" };
         let seconds = seconds.unsigned_abs();
-        return format!(
-            "{sign}{}:{:02}:{:02}",
-            seconds / 3600,
-            seconds / 60 % 60,
-            seconds % 60
-        );
+        return format!("{sign}{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
     }
     let Some(datetime) = value.as_datetime() else {
         return super::cell::number_text(value.as_f64());
@@ -192,10 +155,7 @@ mod tests {
     fn dates_become_iso_text() {
         let date = |value, kind| date_text(&ExcelDateTime::new(value, kind, false));
         assert_eq!(date(45536.0, ExcelDateTimeType::DateTime), "2024-09-01");
-        assert_eq!(
-            date(45536.5, ExcelDateTimeType::DateTime),
-            "2024-09-01T12:00:00"
-        );
+        assert_eq!(date(45536.5, ExcelDateTimeType::DateTime), "2024-09-01T12:00:00");
         assert_eq!(date(0.25, ExcelDateTimeType::DateTime), "06:00:00");
         assert_eq!(date(1.5, ExcelDateTimeType::TimeDelta), "36:00:00");
     }
@@ -216,13 +176,7 @@ mod tests {
 
     #[test]
     fn text_renamed_to_xlsx_is_refused_with_a_hint() {
-        let error = read_workbook(
-            Path::new("c.xlsx"),
-            b"username\nann\n",
-            Format::Xlsx,
-            None,
-        )
-        .unwrap_err();
+        let error = read_workbook(Path::new("c.xlsx"), b"username\nann\n", Format::Xlsx, None).unwrap_err();
         assert_eq!(
             error.to_string(),
             "roster `c.xlsx` is not a valid Excel file (it holds text, not a workbook; if it is \

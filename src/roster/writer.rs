@@ -29,10 +29,9 @@ impl Output {
         match extension(path).as_str() {
             "xlsx" | "xls" => Ok(Output::Xlsx),
             "tsv" | "tab" => Ok(Output::Text(b'\t')),
-            extension @ ("xlsm" | "xlsb" | "ods") => Err(RosterError::UnsupportedOutput {
-                path: path.to_path_buf(),
-                extension: extension.to_string(),
-            }),
+            extension @ ("xlsm" | "xlsb" | "ods") => {
+                Err(RosterError::UnsupportedOutput { path: path.to_path_buf(), extension: extension.to_string() })
+            }
             _ => Ok(Output::Text(b',')),
         }
     }
@@ -92,38 +91,20 @@ pub(crate) fn text_record(row: &[Cell], width: usize) -> Vec<String> {
 }
 
 /// The whole delimited file.
-fn render_text(
-    path: &Path,
-    columns: &[String],
-    rows: &[Vec<Cell>],
-    delimiter: u8,
-) -> Result<Vec<u8>, RosterError> {
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_writer(Vec::new());
+fn render_text(path: &Path, columns: &[String], rows: &[Vec<Cell>], delimiter: u8) -> Result<Vec<u8>, RosterError> {
+    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).flexible(true).from_writer(Vec::new());
     let write_error = |error: csv::Error| RosterError::write(path, error.into());
     writer.write_record(columns).map_err(write_error)?;
     for row in rows {
-        writer
-            .write_record(text_record(row, columns.len()))
-            .map_err(write_error)?;
+        writer.write_record(text_record(row, columns.len())).map_err(write_error)?;
     }
-    writer
-        .into_inner()
-        .map_err(|error| RosterError::write(path, error.into_error()))
+    writer.into_inner().map_err(|error| RosterError::write(path, error.into_error()))
 }
 
 /// The whole Excel workbook.
-pub(crate) fn render_xlsx(
-    path: &Path,
-    columns: &[String],
-    rows: &[Vec<Cell>],
-) -> Result<Vec<u8>, RosterError> {
-    let xlsx_error = |error: rust_xlsxwriter::XlsxError| RosterError::Xlsx {
-        path: path.to_path_buf(),
-        reason: error.to_string(),
-    };
+pub(crate) fn render_xlsx(path: &Path, columns: &[String], rows: &[Vec<Cell>]) -> Result<Vec<u8>, RosterError> {
+    let xlsx_error =
+        |error: rust_xlsxwriter::XlsxError| RosterError::Xlsx { path: path.to_path_buf(), reason: error.to_string() };
     let too_big = |what: &str| RosterError::Xlsx {
         path: path.to_path_buf(),
         reason: format!("too many {what} for one Excel sheet"),
@@ -136,9 +117,7 @@ pub(crate) fn render_xlsx(
 
     for (index, name) in columns.iter().enumerate() {
         let col = u16::try_from(index).map_err(|_| too_big("columns"))?;
-        sheet
-            .write_string_with_format(0, col, name.as_str(), &bold)
-            .map_err(xlsx_error)?;
+        sheet.write_string_with_format(0, col, name.as_str(), &bold).map_err(xlsx_error)?;
     }
     for (index, row) in rows.iter().enumerate() {
         let line = u32::try_from(index + 1).map_err(|_| too_big("rows"))?;
@@ -165,16 +144,12 @@ pub(crate) fn render_xlsx(
         let last_row = u32::try_from(rows.len()).map_err(|_| too_big("rows"))?;
         let last_col = u16::try_from(columns.len() - 1).map_err(|_| too_big("columns"))?;
         sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
-        sheet
-            .autofilter(0, 0, last_row, last_col)
-            .map_err(xlsx_error)?;
+        sheet.autofilter(0, 0, last_row, last_col).map_err(xlsx_error)?;
         for (index, width) in widths.iter().enumerate() {
             let col = u16::try_from(index).map_err(|_| too_big("columns"))?;
             // Room for the filter button; at least 8, at most 60 characters.
             let width = (*width + 3).clamp(8, 60);
-            sheet
-                .set_column_width(col, width as f64)
-                .map_err(xlsx_error)?;
+            sheet.set_column_width(col, width as f64).map_err(xlsx_error)?;
         }
     }
     workbook.save_to_buffer().map_err(xlsx_error)
@@ -257,22 +232,16 @@ mod tests {
             b',',
         )
         .unwrap();
-        assert_eq!(
-            String::from_utf8(bytes).unwrap(),
-            "username,admin,note\nann,false,\nbob,true,\"a, b\"\n1001,0,\n"
-        );
+        assert_eq!(String::from_utf8(bytes).unwrap(), "username,admin,note\nann,false,\nbob,true,\"a, b\"\n1001,0,\n");
     }
 
     #[test]
     fn long_rows_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.csv");
-        let error = write(
-            &path,
-            &columns(&["username"]),
-            &[vec![Cell::from("ann")], vec![Cell::from("bob"), Cell::from("x")]],
-        )
-        .unwrap_err();
+        let error =
+            write(&path, &columns(&["username"]), &[vec![Cell::from("ann")], vec![Cell::from("bob"), Cell::from("x")]])
+                .unwrap_err();
         assert!(
             error.to_string().ends_with(
                 "row 3 has 2 cells but there are only 1 columns; give every row at most one cell per column"

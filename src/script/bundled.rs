@@ -24,7 +24,7 @@ macro_rules! bundle {
 }
 
 /// The bundled workflows.
-pub const SCRIPTS: &[Bundled] = bundle!("scripts", "generate_users_template", "manage_users");
+pub const SCRIPTS: &[Bundled] = bundle!("scripts", "credentials", "generate_users_template", "manage_users");
 
 /// The bundled stdlib modules.
 pub const STDLIB: &[Bundled] = bundle!("stdlib", "report", "users");
@@ -58,6 +58,16 @@ mod tests {
         assert!(script("generate-users-template").is_some());
         assert!(script("generate_users_template").is_some());
         assert!(script("nope").is_none());
+    }
+
+    #[test]
+    fn every_bundled_file_compiles() {
+        let engine = crate::script::build_engine(std::path::Path::new("."));
+        for file in SCRIPTS.iter().chain(STDLIB) {
+            if let Err(e) = engine.compile(file.source) {
+                panic!("{} does not compile: {e}", file.path);
+            }
+        }
     }
 
     #[test]

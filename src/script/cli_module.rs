@@ -12,7 +12,7 @@ pub mod cli_module {
     /// clap: `--help` prints real help (exit 0), a bad argument prints
     /// clap's error (exit 2). `spec` keys: `name`, `about`, `epilog`,
     /// `flags` (maps with `name`, `short`, `help`, `kind` = bool | string |
-    /// int | list, `default`, `env`, `required`), `args` (positional: `name`,
+    /// int | list, `"default"` (quoted: `default` is a Rhai keyword), `env`, `required`), `args` (positional: `name`,
     /// `help`, `required`, `many`), `commands` (a map of name to spec),
     /// `exclusive` and `one_of` (lists of flag names of which at most / exactly
     /// one may be given), `require_command` (no command prints help, exit

@@ -143,6 +143,15 @@ pub mod helpers_module {
         crate::script::runtime::settings().json
     }
 
+    /// The Kubernetes namespace of the hub (`-n/--namespace`, default `jupyterhub`).
+    ///
+    /// ```rhai
+    /// let creds = cluster::secret(namespace(), "jupyterhub-admin-credentials");
+    /// ```
+    pub fn namespace() -> String {
+        crate::script::runtime::settings().namespace.clone()
+    }
+
     /// Stops the script now with exit status `code` (0 done, 1 some items
     /// failed, 2 bad usage or input).
     ///

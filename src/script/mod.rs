@@ -5,6 +5,7 @@
 pub mod bundled;
 pub mod cli_module;
 pub mod cli_spec;
+pub mod cluster_api;
 pub mod convert;
 pub mod doc;
 pub mod engine;
@@ -14,6 +15,7 @@ pub mod hub_admin_api;
 pub mod hub_api;
 pub mod items;
 pub mod resolver;
+pub mod roster_api;
 pub mod runner;
 pub mod runtime;
 pub mod show;

@@ -3,10 +3,12 @@
 //!
 //! Rhai runs synchronously on the main thread; every primitive that does
 //! network work calls [`block_on`], which is the only place the engine
-//! enters async code.
+//! enters async code. The REPL makes those calls interruptible with
+//! [`set_interrupt`].
 
 use std::future::Future;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// Settings from the global command-line options, shared by every primitive.
 #[derive(Clone, Debug, Default)]
@@ -33,6 +35,12 @@ pub struct Settings {
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+static INTERRUPT: OnceLock<fn() -> bool> = OnceLock::new();
+
+/// What [`block_on`] unwinds with when the REPL's Ctrl-C cuts a call short;
+/// the REPL catches it (`std::panic::catch_unwind`) and goes on.
+#[derive(Debug)]
+pub struct Interrupted;
 
 /// Records the settings of this invocation; the first call wins.
 pub fn init(settings: Settings) {
@@ -44,15 +52,36 @@ pub fn settings() -> &'static Settings {
     SETTINGS.get_or_init(Settings::default)
 }
 
+/// Lets `interrupted` cut short the call in flight: once it returns true,
+/// [`block_on`] drops its future and unwinds with [`Interrupted`]. Only the
+/// REPL sets it (the first call wins); without it a call always finishes.
+pub fn set_interrupt(interrupted: fn() -> bool) {
+    let _ = INTERRUPT.set(interrupted);
+}
+
 /// Runs `future` to completion on the shared runtime.
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("the tokio runtime could not start; this is a bug, please report it")
-        })
-        .block_on(future)
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("the tokio runtime could not start; this is a bug, please report it")
+    });
+    let Some(interrupted) = INTERRUPT.get().copied() else {
+        return runtime.block_on(future);
+    };
+    let watch = async move {
+        while !interrupted() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let finished = runtime.block_on(async {
+        tokio::select! {
+            biased;
+            output = future => Some(output),
+            () = watch => None,
+        }
+    });
+    finished.unwrap_or_else(|| std::panic::resume_unwind(Box::new(Interrupted)))
 }

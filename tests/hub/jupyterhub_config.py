@@ -24,6 +24,8 @@ from jupyterhub.proxy import Proxy
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
+# No __pycache__ in the source tree.
+sys.dont_write_bytecode = True
 
 
 def required_env(name):

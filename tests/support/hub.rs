@@ -81,13 +81,7 @@ impl TestHub {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("cannot build an HTTP client");
-        let mut hub = TestHub {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            token,
-            scratch,
-            client,
-        };
+        let mut hub = TestHub { child, url: format!("http://127.0.0.1:{port}"), token, scratch, client };
         hub.wait_until_up();
         hub
     }
@@ -218,16 +212,11 @@ impl TestHub {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request
-            .send()
-            .unwrap_or_else(|e| panic!("{method} {path} failed: {e}\n{}", self.log_tail()));
+        let response = request.send().unwrap_or_else(|e| panic!("{method} {path} failed: {e}\n{}", self.log_tail()));
         let status = response.status().as_u16();
         let text = response.text().expect("cannot read the hub's reply");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, value)
     }
 
@@ -245,10 +234,7 @@ impl TestHub {
             }
             thread::sleep(Duration::from_millis(100));
         }
-        panic!(
-            "the test hub did not answer GET {url} within {START_TIMEOUT:?}:\n{}",
-            self.log_tail()
-        );
+        panic!("the test hub did not answer GET {url} within {START_TIMEOUT:?}:\n{}", self.log_tail());
     }
 
     fn log_tail(&self) -> String {
@@ -290,9 +276,7 @@ fn python() -> &'static Path {
 /// there. The venv is built beside it and renamed into place, so two
 /// concurrent test processes never see (or break) a half-made one.
 fn install_venv() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR has no parent");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("CARGO_TARGET_TMPDIR has no parent");
     let venv = target.join("test-venv");
     let wanted = REQUIREMENTS.join("\n");
     let installed = |dir: &Path| fs::read_to_string(dir.join(MARKER)).is_ok_and(|s| s == wanted);
@@ -308,7 +292,7 @@ fn install_venv() -> PathBuf {
     let made = match made {
         Ok(output) => output,
         Err(e) if e.kind() == ErrorKind::NotFound => panic!(
-            "the integration tests run a real JupyterHub and need python3 (3.9 or newer) \
+            "the integration tests run a real JupyterHub and need python3 (3.10 or newer) \
              with venv and pip on PATH; install it (e.g. `apt-get install python3 python3-venv`)"
         ),
         Err(e) => panic!("cannot run python3: {e}"),

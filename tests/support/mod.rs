@@ -6,4 +6,5 @@
 
 pub mod hub;
 pub mod test;
+
 pub mod fake_k8s;

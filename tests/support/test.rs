@@ -48,18 +48,11 @@ impl Test {
     /// A fresh temp dir (`dir()`, the run's working directory) and a home
     /// (`home()`) beside it.
     pub fn new() -> Test {
-        let tempdir = tempfile::Builder::new()
-            .prefix("jhctl-test-")
-            .tempdir()
-            .expect("cannot create the test's temp dir");
+        let tempdir =
+            tempfile::Builder::new().prefix("jhctl-test-").tempdir().expect("cannot create the test's temp dir");
         fs::create_dir(tempdir.path().join("work")).expect("cannot create work/");
         fs::create_dir(tempdir.path().join("home")).expect("cannot create home/");
-        Test {
-            tempdir,
-            args: Vec::new(),
-            env: Vec::new(),
-            stdin: None,
-        }
+        Test { tempdir, args: Vec::new(), env: Vec::new(), stdin: None }
     }
 
     /// Adds one argument.
@@ -178,10 +171,6 @@ impl Output {
 
 impl std::fmt::Display for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(
-            f,
-            "--- exit code {} ---\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.status, self.stdout, self.stderr
-        )
+        write!(f, "--- exit code {} ---\n--- stdout ---\n{}--- stderr ---\n{}", self.status, self.stdout, self.stderr)
     }
 }

@@ -38,28 +38,11 @@ struct Streams {
 }
 
 /// Answers an exec request: checks it, switches to WebSocket and spawns the session.
-pub fn start(
-    shared: &Shared,
-    req: &mut Request<Incoming>,
-    ns: &str,
-    pod: &str,
-    query: &[(String, String)],
-) -> Reply {
-    let flag = |name: &str| {
-        query
-            .iter()
-            .any(|(key, value)| key == name && (value == "true" || value == "1"))
-    };
-    let command: Vec<String> = query
-        .iter()
-        .filter(|(key, _)| key == "command")
-        .map(|(_, value)| value.clone())
-        .collect();
-    let streams = Streams {
-        stdin: flag("stdin"),
-        stdout: flag("stdout"),
-        stderr: flag("stderr"),
-    };
+pub fn start(shared: &Shared, req: &mut Request<Incoming>, ns: &str, pod: &str, query: &[(String, String)]) -> Reply {
+    let flag = |name: &str| query.iter().any(|(key, value)| key == name && (value == "true" || value == "1"));
+    let command: Vec<String> =
+        query.iter().filter(|(key, _)| key == "command").map(|(_, value)| value.clone()).collect();
+    let streams = Streams { stdin: flag("stdin"), stdout: flag("stdout"), stderr: flag("stderr") };
 
     let dir: PathBuf = {
         let state = lock(shared);
@@ -71,12 +54,7 @@ pub fn start(
                 Some(json!({"name": pod, "kind": "pods"})),
             );
         };
-        let phase = entry
-            .object
-            .status
-            .as_ref()
-            .and_then(|status| status.phase.clone())
-            .unwrap_or_default();
+        let phase = entry.object.status.as_ref().and_then(|status| status.phase.clone()).unwrap_or_default();
         if phase != "Running" {
             return status(
                 400,
@@ -112,10 +90,7 @@ pub fn start(
         .flat_map(|value| value.split(','))
         .map(|protocol| protocol.trim().to_string())
         .collect();
-    let Some(protocol) = PROTOCOLS
-        .iter()
-        .find(|protocol| offered.iter().any(|offer| offer == *protocol))
-    else {
+    let Some(protocol) = PROTOCOLS.iter().find(|protocol| offered.iter().any(|offer| offer == *protocol)) else {
         return status(
             400,
             "BadRequest",

@@ -90,8 +90,7 @@ impl FakeCluster {
                     .build()
                     .expect("build the fake cluster's runtime");
                 runtime.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("register the listener");
+                    let listener = tokio::net::TcpListener::from_std(listener).expect("register the listener");
                     tokio::select! {
                         _ = serve(listener, thread_state, thread_token) => {}
                         _ = stopped => {}
@@ -101,15 +100,7 @@ impl FakeCluster {
             })
             .expect("start the fake cluster's thread");
 
-        FakeCluster {
-            state,
-            addr,
-            token,
-            kubeconfig,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-            dir,
-        }
+        FakeCluster { state, addr, token, kubeconfig, shutdown: Some(shutdown), thread: Some(thread), dir }
     }
 
     /// The kubeconfig file to use (`KUBECONFIG=...`); its context is [`CONTEXT`].
@@ -142,15 +133,10 @@ impl FakeCluster {
         let mut state = lock(&self.state);
         state.namespaces.insert(ns.to_string());
         let mut secret = Secret {
-            metadata: ObjectMeta {
-                name: Some(name.to_string()),
-                ..ObjectMeta::default()
-            },
+            metadata: ObjectMeta { name: Some(name.to_string()), ..ObjectMeta::default() },
             type_: Some("Opaque".to_string()),
             data: Some(
-                data.iter()
-                    .map(|(key, value)| (key.to_string(), ByteString(value.as_bytes().to_vec())))
-                    .collect(),
+                data.iter().map(|(key, value)| (key.to_string(), ByteString(value.as_bytes().to_vec()))).collect(),
             ),
             ..Secret::default()
         };
@@ -174,10 +160,7 @@ impl FakeCluster {
 
     /// The secret's `type` and labels, or `None` when it does not exist.
     pub fn secret_object(&self, ns: &str, name: &str) -> Option<Secret> {
-        lock(&self.state)
-            .secrets
-            .get(&(ns.to_string(), name.to_string()))
-            .cloned()
+        lock(&self.state).secrets.get(&(ns.to_string(), name.to_string())).cloned()
     }
 
     /// Adds deployment `name` with `pods` running pods selected by labels
@@ -191,10 +174,7 @@ impl FakeCluster {
     /// Adds a stand-alone running pod with these labels and one container
     /// `main`; returns its scratch folder.
     pub fn add_pod(&self, ns: &str, name: &str, labels: &[(&str, &str)]) -> PathBuf {
-        let labels = labels
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect();
+        let labels = labels.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
         let mut state = lock(&self.state);
         state.add_pod(ns, name, labels, "main");
         state.pods[&(ns.to_string(), name.to_string())].dir.clone()
@@ -234,20 +214,12 @@ impl FakeCluster {
     /// The `kubectl.kubernetes.io/restartedAt` values of every patch of the
     /// deployment, oldest first.
     pub fn restarts(&self, ns: &str, deployment: &str) -> Vec<String> {
-        lock(&self.state)
-            .restarts
-            .get(&(ns.to_string(), deployment.to_string()))
-            .cloned()
-            .unwrap_or_default()
+        lock(&self.state).restarts.get(&(ns.to_string(), deployment.to_string())).cloned().unwrap_or_default()
     }
 
     /// Every patch of the deployment (content type and body), oldest first.
     pub fn deployment_patches(&self, ns: &str, deployment: &str) -> Vec<DeploymentPatch> {
-        lock(&self.state)
-            .patches
-            .get(&(ns.to_string(), deployment.to_string()))
-            .cloned()
-            .unwrap_or_default()
+        lock(&self.state).patches.get(&(ns.to_string(), deployment.to_string())).cloned().unwrap_or_default()
     }
 
     /// How long a rollout takes after the pod template changes (default
@@ -271,9 +243,7 @@ impl FakeCluster {
     /// `pods/exec`) with 403 Forbidden, worded like RBAC. An exec is denied
     /// by `create` or `get` on `pods/exec`.
     pub fn deny(&self, verb: &str, resource: &str) {
-        lock(&self.state)
-            .denied
-            .insert((verb.to_string(), resource.to_string()));
+        lock(&self.state).denied.insert((verb.to_string(), resource.to_string()));
     }
 
     /// Lifts every [`FakeCluster::deny`].
@@ -303,10 +273,7 @@ async fn serve(listener: tokio::net::TcpListener, state: Shared, token: Arc<Stri
         let token = token.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| router::handle(state.clone(), token.clone(), req));
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades()
-                .await;
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await;
         });
     }
 }

@@ -52,20 +52,12 @@ pub fn status(code: u16, reason: &str, message: &str, details: Option<Value>) ->
     if let Some(details) = details {
         body["details"] = details;
     }
-    json_reply(
-        StatusCode::from_u16(code).expect("valid status code"),
-        &body,
-    )
+    json_reply(StatusCode::from_u16(code).expect("valid status code"), &body)
 }
 
 /// 404 for one object.
 fn not_found(resource: &str, name: &str) -> Reply {
-    status(
-        404,
-        "NotFound",
-        &format!("{resource} \"{name}\" not found"),
-        Some(json!({"name": name, "kind": resource})),
-    )
+    status(404, "NotFound", &format!("{resource} \"{name}\" not found"), Some(json!({"name": name, "kind": resource})))
 }
 
 /// 404 for a create in a namespace that does not exist.
@@ -106,11 +98,8 @@ pub fn forbidden(verb: &str, resource: &str, group: &str, name: Option<&str>, ns
 
 /// The query string as decoded pairs (`+` is a space), in order.
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    let decode = |text: &str| {
-        percent_encoding::percent_decode_str(&text.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned()
-    };
+    let decode =
+        |text: &str| percent_encoding::percent_decode_str(&text.replace('+', " ")).decode_utf8_lossy().into_owned();
     query
         .split('&')
         .filter(|pair| !pair.is_empty())
@@ -159,9 +148,7 @@ pub async fn handle(shared: Shared, token: Arc<String>, mut req: Request<Incomin
         ["api", "v1", "namespaces", ns, resource, name] => Some((*resource, "", Some(*name), Some(*ns))),
         ["api", "v1", "namespaces", ns, "pods", name, "exec"] => Some(("pods/exec", "", Some(*name), Some(*ns))),
         ["apis", "apps", "v1", "namespaces", ns, resource] => Some((*resource, "apps", None, Some(*ns))),
-        ["apis", "apps", "v1", "namespaces", ns, resource, name] => {
-            Some((*resource, "apps", Some(*name), Some(*ns)))
-        }
+        ["apis", "apps", "v1", "namespaces", ns, resource, name] => Some((*resource, "apps", Some(*name), Some(*ns))),
         _ => None,
     };
     if let Some((resource, group, name, ns)) = target {
@@ -278,11 +265,8 @@ pub async fn handle(shared: Shared, token: Arc<String>, mut req: Request<Incomin
             }
         }
         ["api", "v1", "namespaces", ns, "pods"] if method == Method::GET => {
-            let selector = query
-                .iter()
-                .find(|(key, _)| key == "labelSelector")
-                .map(|(_, value)| value.as_str())
-                .unwrap_or("");
+            let selector =
+                query.iter().find(|(key, _)| key == "labelSelector").map(|(_, value)| value.as_str()).unwrap_or("");
             match Selector::parse(selector) {
                 Err(message) => bad_request(&message),
                 Ok(selector) => {
@@ -460,17 +444,16 @@ fn unsupported_patch(content_type: &str) -> Reply {
     status(
         415,
         "UnsupportedMediaType",
-        &format!("the fake API server does not support patch type {content_type:?}; use a merge or strategic merge patch"),
+        &format!(
+            "the fake API server does not support patch type {content_type:?}; use a merge or strategic merge patch"
+        ),
         None,
     )
 }
 
 /// True for the patch types the fake applies as a JSON merge patch.
 fn is_merge_patch(content_type: &str) -> bool {
-    matches!(
-        content_type,
-        "application/merge-patch+json" | "application/strategic-merge-patch+json"
-    )
+    matches!(content_type, "application/merge-patch+json" | "application/strategic-merge-patch+json")
 }
 
 /// PATCH of a secret (merge or strategic merge).
@@ -521,9 +504,7 @@ fn patch_deployment(shared: &Shared, ns: &str, name: &str, content_type: &str, b
     let template_changed = value["spec"]["template"] != template_before;
     let mut deployment: k8s_openapi::api::apps::v1::Deployment = match serde_json::from_value(value) {
         Ok(deployment) => deployment,
-        Err(error) => {
-            return status(422, "Invalid", &format!("Deployment.apps \"{name}\" is invalid: {error}"), None)
-        }
+        Err(error) => return status(422, "Invalid", &format!("Deployment.apps \"{name}\" is invalid: {error}"), None),
     };
     deployment.status = None;
     if template_changed {
@@ -535,11 +516,13 @@ fn patch_deployment(shared: &Shared, ns: &str, name: &str, content_type: &str, b
     if template_changed {
         entry.settles_at = Instant::now() + delay;
     }
-    state.patches.entry(key.clone()).or_default().push(DeploymentPatch {
-        content_type: content_type.to_string(),
-        body: patch.clone(),
-    });
-    if let Some(at) = patch["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"].as_str() {
+    state
+        .patches
+        .entry(key.clone())
+        .or_default()
+        .push(DeploymentPatch { content_type: content_type.to_string(), body: patch.clone() });
+    if let Some(at) = patch["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"].as_str()
+    {
         state.restarts.entry(key.clone()).or_default().push(at.to_string());
     }
     let served = state.served_deployment(&key).expect("stored above");

@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStatus};
-use k8s_openapi::api::core::v1::{
-    Container, Pod, PodCondition, PodSpec, PodStatus, PodTemplateSpec, Secret,
-};
+use k8s_openapi::api::core::v1::{Container, Pod, PodCondition, PodSpec, PodStatus, PodTemplateSpec, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, Time};
 use k8s_openapi::chrono::Utc;
 use serde_json::Value;
@@ -127,15 +125,9 @@ impl State {
             metadata: meta,
             spec: Some(DeploymentSpec {
                 replicas: Some(replicas as i32),
-                selector: LabelSelector {
-                    match_labels: Some(labels.clone()),
-                    match_expressions: None,
-                },
+                selector: LabelSelector { match_labels: Some(labels.clone()), match_expressions: None },
                 template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(labels.clone()),
-                        ..ObjectMeta::default()
-                    }),
+                    metadata: Some(ObjectMeta { labels: Some(labels.clone()), ..ObjectMeta::default() }),
                     spec: Some(pod_spec(name)),
                 },
                 ..DeploymentSpec::default()
@@ -144,10 +136,7 @@ impl State {
         };
         self.deployments.insert(
             (ns.to_string(), name.to_string()),
-            DeploymentEntry {
-                object: deployment,
-                settles_at: Instant::now(),
-            },
+            DeploymentEntry { object: deployment, settles_at: Instant::now() },
         );
         let mut names = Vec::new();
         for index in 0..replicas {
@@ -163,11 +152,7 @@ impl State {
     /// Adds a running, ready pod with one container and a scratch folder.
     pub fn add_pod(&mut self, ns: &str, name: &str, labels: BTreeMap<String, String>, container: &str) {
         self.namespaces.insert(ns.to_string());
-        let mut meta = ObjectMeta {
-            name: Some(name.to_string()),
-            labels: Some(labels),
-            ..ObjectMeta::default()
-        };
+        let mut meta = ObjectMeta { name: Some(name.to_string()), labels: Some(labels), ..ObjectMeta::default() };
         self.stamp(&mut meta, ns);
         let pod = Pod {
             metadata: meta,
@@ -185,8 +170,7 @@ impl State {
         };
         let dir = self.pods_root.join(ns).join(name);
         std::fs::create_dir_all(&dir).expect("create the pod's scratch folder");
-        self.pods
-            .insert((ns.to_string(), name.to_string()), PodEntry { object: pod, dir });
+        self.pods.insert((ns.to_string(), name.to_string()), PodEntry { object: pod, dir });
     }
 
     /// The deployment as served, with a status that reflects the rollout clock.
@@ -194,11 +178,7 @@ impl State {
         let entry = self.deployments.get(key)?;
         let mut deployment = entry.object.clone();
         let generation = deployment.metadata.generation.unwrap_or(1);
-        let replicas = deployment
-            .spec
-            .as_ref()
-            .and_then(|spec| spec.replicas)
-            .unwrap_or(1);
+        let replicas = deployment.spec.as_ref().and_then(|spec| spec.replicas).unwrap_or(1);
         let settled = Instant::now() >= entry.settles_at;
         deployment.status = Some(DeploymentStatus {
             observed_generation: Some(generation),

@@ -1,0 +1,152 @@
+//! The `roster::` module: reading and writing roster files from scripts.
+
+use std::path::Path;
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+
+use super::error::{bad_input, failed};
+use crate::roster::{self, Cell, ReadOptions, Row};
+
+fn row_map(row: &Row) -> Map {
+    let mut map = Map::new();
+    for (column, text) in &row.fields {
+        map.insert(column.as_str().into(), Dynamic::from(text.clone()));
+    }
+    map.insert("row".into(), Dynamic::from(row.number as i64));
+    map.insert("username".into(), row.username.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT));
+    if row.username.is_none() {
+        let raw = row.fields.iter().find(|(c, _)| c == "username").map(|(_, t)| t.trim().to_string());
+        map.insert("raw_username".into(), raw.map(Dynamic::from).unwrap_or(Dynamic::UNIT));
+    }
+    if let Some(admin) = row.admin {
+        map.insert("admin".into(), Dynamic::from(admin));
+    } else if row.error.is_some() {
+        map.remove("admin");
+    }
+    if row.fields.iter().any(|(c, _)| c == "password") {
+        map.insert("password".into(), row.password.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT));
+    }
+    if row.fields.iter().any(|(c, _)| c == "quota") {
+        map.insert("quota".into(), row.quota.map(Dynamic::from).unwrap_or(Dynamic::UNIT));
+    }
+    if let Some(groups) = &row.groups {
+        map.insert("groups".into(), groups.iter().cloned().map(Dynamic::from).collect::<Array>().into());
+    }
+    if let Some(error) = &row.error {
+        map.insert("error".into(), Dynamic::from(error.clone()));
+    }
+    map
+}
+
+/// A Rhai value as a spreadsheet cell.
+pub fn cell(value: &Dynamic) -> Cell {
+    if value.is_unit() {
+        Cell::Empty
+    } else if let Ok(b) = value.as_bool() {
+        Cell::Bool(b)
+    } else if let Ok(i) = value.as_int() {
+        Cell::Int(i)
+    } else if let Ok(f) = value.as_float() {
+        Cell::Float(f)
+    } else if let Some(list) = value.read_lock::<Array>() {
+        Cell::Text(list.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(";"))
+    } else {
+        Cell::Text(value.to_string())
+    }
+}
+
+/// Rows (maps) as cells in the order of `columns`.
+pub fn cells(rows: &Array, columns: &[String]) -> Vec<Vec<Cell>> {
+    rows.iter()
+        .map(|row| match row.read_lock::<Map>() {
+            Some(map) => columns.iter().map(|c| map.get(c.as_str()).map(cell).unwrap_or(Cell::Empty)).collect(),
+            None => vec![cell(row)],
+        })
+        .collect()
+}
+
+/// Reading and writing roster files.
+#[export_module]
+pub mod roster_module {
+    use super::*;
+
+    /// Reads a roster file (CSV, TSV, XLSX, XLS or ODS, by extension; the
+    /// first sheet). Returns one map per row: every column by its header
+    /// (lower-case), `row` (the spreadsheet row number, header = 1),
+    /// `username` (trimmed, lower-cased), `admin` as a bool, `groups` as a
+    /// list, `quota` as an int, and `error` when the row is invalid (such a
+    /// row counts as failed in every batch call, without a request).
+    /// Blank rows are skipped; duplicates are used once, with a warning on stderr.
+    ///
+    /// Throws when: the file is missing, unreadable, not a spreadsheet,
+    /// empty, or has no `username` column (exit status 2).
+    ///
+    /// ```rhai
+    /// let rows = roster::read("users.csv");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read(path: &str) -> Result<Array, Box<EvalAltResult>> {
+        read_with(path, Map::new())
+    }
+
+    /// Reads a roster with options: `#{sheet: "Class B"}` picks a sheet.
+    ///
+    /// Throws when: as `roster::read`, or the sheet does not exist.
+    ///
+    /// ```rhai
+    /// let rows = roster::read("term.xlsx", #{ sheet: "Class B" });
+    /// ```
+    #[rhai_fn(name = "read", return_raw)]
+    pub fn read_with(path: &str, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let sheet = options.get("sheet").filter(|s| !s.is_unit()).map(|s| s.to_string());
+        let roster = roster::read(Path::new(path), &ReadOptions { sheet }).map_err(bad_input)?;
+        if !crate::script::runtime::settings().quiet {
+            for warning in &roster.warnings {
+                eprintln!("⚠️  {warning}");
+            }
+        }
+        Ok(roster.rows.iter().map(|r| Dynamic::from(row_map(r))).collect())
+    }
+
+    /// Writes rows (maps) to a file, atomically: `.xlsx`/`.xls` as Excel
+    /// (bold, frozen header), anything else as CSV. The columns are the
+    /// keys of the first row; lists are joined with `;`.
+    ///
+    /// Throws when: the file cannot be written.
+    ///
+    /// ```rhai
+    /// roster::write("backup.xlsx", hub.users());
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write(path: &str, rows: Array) -> Result<(), Box<EvalAltResult>> {
+        let columns: Vec<String> = rows
+            .first()
+            .and_then(|r| r.read_lock::<Map>().map(|m| m.keys().map(|k| k.to_string()).collect()))
+            .unwrap_or_else(|| vec!["username".to_string()]);
+        write_columns(path, rows, columns.into_iter().map(Dynamic::from).collect())
+    }
+
+    /// Writes rows with the given columns, in that order.
+    ///
+    /// Throws when: the file cannot be written.
+    ///
+    /// ```rhai
+    /// roster::write("users.csv", rows, ["username", "admin"]);
+    /// ```
+    #[rhai_fn(name = "write", return_raw)]
+    pub fn write_columns(path: &str, rows: Array, columns: Array) -> Result<(), Box<EvalAltResult>> {
+        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        roster::write(Path::new(path), &columns, &cells(&rows, &columns)).map_err(failed)
+    }
+
+    /// Parses a boolean as roster files write it: true/false, 1/0, yes/no,
+    /// y/n (any case); blank is false. `()` for anything else.
+    ///
+    /// ```rhai
+    /// let admin = roster::parse_bool("Yes");   // true
+    /// ```
+    pub fn parse_bool(text: &str) -> Dynamic {
+        roster::parse_bool(text).map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+    }
+}
