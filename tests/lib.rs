@@ -8,3 +8,4 @@ mod harness;
 mod cluster_core;
 mod spine;
 mod workflows;
+mod repl;

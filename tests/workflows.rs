@@ -366,7 +366,8 @@ fn example_scripts_enrol_and_demote() {
     jhctl(&hub, staff, &["run", &demote, "staff.csv"]).expect_status(0);
     assert_eq!(admins(&hub), ["ann"]);
 
-    hub.api("POST", "/hub/api/users/cid/server", None);
+    Test::new().hub(&hub).args(["eval", r#"hub.start_servers(["cid"])"#]).run().expect_status(0);
+    assert!(hub.user("cid").unwrap()["server"].is_string());
     let stop = format!("{root}/scripts/examples/stop_idle.rhai");
     let out = jhctl(&hub, &[], &["run", &stop, "--hours", "0"]).expect_status(0);
     assert!(out.stdout.contains("cid: stopped"), "{out}");

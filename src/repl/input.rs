@@ -2,6 +2,7 @@
 //! terminal, or standard input line by line — joined into whole inputs
 //! while they are incomplete.
 
+use std::collections::VecDeque;
 use std::io::BufRead;
 use std::path::PathBuf;
 
@@ -37,6 +38,9 @@ pub enum Input {
         file: Option<PathBuf>,
         /// Whether saving the history failed already (said once).
         warned: bool,
+        /// The lines after the first of a paste or a recalled multi-line
+        /// input, read one by one like typed lines.
+        queued: VecDeque<String>,
     },
     /// Standard input that is not a terminal.
     Piped {
@@ -68,7 +72,7 @@ impl Input {
         if let Some(file) = &file {
             let _ = editor.load_history(file);
         }
-        Input::Terminal { editor: Box::new(editor), file, warned: false }
+        Input::Terminal { editor: Box::new(editor), file, warned: false, queued: VecDeque::new() }
     }
 
     /// Standard input, line by line.
@@ -101,7 +105,7 @@ impl Input {
     /// Remembers `entry` in the history (and the history file).
     pub fn remember(&mut self, entry: &str) {
         match self {
-            Input::Terminal { editor, file, warned } => {
+            Input::Terminal { editor, file, warned, .. } => {
                 let _ = editor.add_history_entry(entry);
                 let Some(file) = file else { return };
                 let saved = match file.parent() {
@@ -135,9 +139,18 @@ impl Input {
     /// One line: `Ok(None)` at the end, `Err(())` on Ctrl-C.
     fn line(&mut self, prompt: &str) -> Result<Option<String>, ()> {
         match self {
-            Input::Terminal { editor, .. } => match editor.readline(prompt) {
-                Ok(line) => Ok(Some(line)),
-                Err(ReadlineError::Interrupted) => Err(()),
+            Input::Terminal { queued, .. } if !queued.is_empty() => Ok(queued.pop_front()),
+            Input::Terminal { editor, queued, .. } => match editor.readline(prompt) {
+                Ok(text) => {
+                    let mut lines = text.split('\n').map(str::to_string);
+                    let first = lines.next().unwrap_or_default();
+                    queued.extend(lines);
+                    Ok(Some(first))
+                }
+                Err(ReadlineError::Interrupted | ReadlineError::Signal(_)) => {
+                    queued.clear();
+                    Err(())
+                }
                 Err(ReadlineError::Eof) => Ok(None),
                 Err(e) => {
                     eprintln!("error: cannot read the terminal: {e}");

@@ -6,6 +6,11 @@
 //! runtime records it in a flag. The engine's progress callback stops the
 //! script at its next step, and [`crate::script::runtime::block_on`] drops
 //! a hub call in flight. The flag is cleared before each input.
+//!
+//! The line editor keeps a SIGINT handler of its own that only feeds its
+//! own pipe; the listener is installed after it, so the signal reaches both
+//! (the editor's copy is harmless: at worst a later window resize at the
+//! prompt clears the line being typed, once).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

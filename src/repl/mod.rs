@@ -55,9 +55,11 @@ pub fn run(base: &Path) -> i32 {
     let terminal = std::io::stdin().is_terminal();
     let mut session = Session::new(base, if terminal { "<repl>" } else { "<stdin>" });
     let mut input = if terminal {
-        interrupt::catch_ctrl_c();
         eprintln!("jhctl repl: hub {}; :help for help, Ctrl-D to quit", settings().url);
-        Input::terminal(ReplHelper::new(session.engine(), session.names()))
+        let input = Input::terminal(ReplHelper::new(session.engine(), session.names()));
+        // After the line editor, whose own SIGINT handler then comes second.
+        interrupt::catch_ctrl_c();
+        input
     } else {
         Input::piped()
     };

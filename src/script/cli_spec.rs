@@ -89,8 +89,10 @@ fn build(spec: &Map, name: &str, top: bool) -> Result<Command, Box<EvalAltResult
     if let Some(epilog) = get_str(spec, "epilog") {
         cmd = cmd.after_help(epilog);
     }
+    // Top-level flags of a command with subcommands may stand after the subcommand.
+    let global = top && commands(spec).is_some_and(|c| !c.is_empty());
     for flag in list(spec, "flags") {
-        cmd = cmd.arg(flag_arg(&flag, top)?);
+        cmd = cmd.arg(flag_arg(&flag, global)?);
     }
     for arg in list(spec, "args") {
         cmd = cmd.arg(positional(&arg)?);
@@ -118,7 +120,8 @@ fn build(spec: &Map, name: &str, top: bool) -> Result<Command, Box<EvalAltResult
 
 fn flag_arg(flag: &Map, global: bool) -> Result<Arg, Box<EvalAltResult>> {
     let name = get_str(flag, "name").ok_or_else(|| bad_input("cli(): every flag needs a `name`"))?;
-    let mut arg = Arg::new(name.clone()).long(name.clone()).global(global);
+    let required = get_bool(flag, "required");
+    let mut arg = Arg::new(name.clone()).long(name.clone()).global(global && !required);
     if let Some(short) = get_str(flag, "short").and_then(|s| s.chars().next()) {
         arg = arg.short(short);
     }
