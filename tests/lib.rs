@@ -5,7 +5,9 @@ mod support;
 // The test hub itself.
 mod harness;
 
+mod cluster;
 mod cluster_core;
+mod passwords;
+mod repl;
 mod spine;
 mod workflows;
-mod repl;

@@ -81,7 +81,8 @@ fn script_declares_its_command_line() {
 
 #[test]
 fn script_errors_show_the_place() {
-    let out = Test::new().file("oops.rhai", "let x = 1;\nlet y = x + nope;\n").args(["oops.rhai"]).run().expect_status(1);
+    let out =
+        Test::new().file("oops.rhai", "let x = 1;\nlet y = x + nope;\n").args(["oops.rhai"]).run().expect_status(1);
     assert!(out.stderr.contains("oops.rhai:2:13"), "{out}");
     assert!(out.stderr.contains("let y = x + nope;"), "{out}");
     assert!(out.stderr.contains("^"), "{out}");
@@ -91,7 +92,10 @@ fn script_errors_show_the_place() {
 fn imports_resolve_stdlib_and_neighbours() {
     let out = Test::new()
         .file("lib/helpers.rhai", "fn twice(x) { x * 2 }")
-        .file("lib/main.rhai", "import \"helpers\" as h;\nimport \"report\" as report;\nprint(h::twice(21));\nprint(report::flag(true));")
+        .file(
+            "lib/main.rhai",
+            "import \"helpers\" as h;\nimport \"report\" as report;\nprint(h::twice(21));\nprint(report::flag(true));",
+        )
         .args(["run", "lib/main.rhai"])
         .run()
         .expect_status(0);

@@ -49,8 +49,9 @@ fn guide_create_new_users() {
     // The template as the guide shows it, then create from it.
     let rows: String = (1..=50).map(|i| format!("student{i:02},false\n")).collect();
     let template = format!("username,admin\n{rows}");
-    let out = jhctl(&hub, &[("new_students.csv", template.as_bytes())], &["manage-users", "create", "new_students.csv"])
-        .expect_status(0);
+    let out =
+        jhctl(&hub, &[("new_students.csv", template.as_bytes())], &["manage-users", "create", "new_students.csv"])
+            .expect_status(0);
     let expected_head = format!(
         "✅ Connected to JupyterHub at {}\n📄 Loaded 50 users from new_students.csv\n🔄 Creating 50 users...\n\
          ✅ Created user: student01 (admin=False)\n✅ Created user: student02 (admin=False)\n",
@@ -62,38 +63,68 @@ fn guide_create_new_users() {
     drop(test);
 
     // Again: every user already exists, nothing fails.
-    let again = jhctl(&hub, &[("new_students.csv", template.as_bytes())], &["manage-users", "create", "new_students.csv"])
-        .expect_status(0);
+    let again =
+        jhctl(&hub, &[("new_students.csv", template.as_bytes())], &["manage-users", "create", "new_students.csv"])
+            .expect_status(0);
     assert!(again.stdout.contains("⚠️  User already exists: student07\n"), "{again}");
     assert!(again.stdout.contains("  ⚠️  Already exist: 50\n"), "{again}");
 }
 
 #[test]
 fn generated_template_is_what_the_guide_shows() {
-    let test = Test::new().args(["generate-users-template", "--prefix", "student", "--count", "3", "--output", "u.csv"]);
+    let test =
+        Test::new().args(["generate-users-template", "--prefix", "student", "--count", "3", "--output", "u.csv"]);
     test.run().expect_status(0);
     let csv = std::fs::read_to_string(test.dir().join("u.csv")).unwrap();
     assert_eq!(csv, "username,admin\nstudent01,false\nstudent02,false\nstudent03,false\n");
 
-    let padded = Test::new().args(["generate-users-template", "--prefix", "s", "--count", "100", "--digits", "3", "-o", "p.csv"]);
+    let padded = Test::new().args([
+        "generate-users-template",
+        "--prefix",
+        "s",
+        "--count",
+        "100",
+        "--digits",
+        "3",
+        "-o",
+        "p.csv",
+    ]);
     padded.run().expect_status(0);
     let csv = std::fs::read_to_string(padded.dir().join("p.csv")).unwrap();
     assert!(csv.contains("\ns001,false\n") && csv.ends_with("\ns100,false\n"), "{csv}");
 
-    let names = Test::new().args(["generate-users-template", "--names", " alice", "bob ", "charlie", "--admin", "-o", "c.csv"]);
+    let names =
+        Test::new().args(["generate-users-template", "--names", " alice", "bob ", "charlie", "--admin", "-o", "c.csv"]);
     names.run().expect_status(0);
-    assert_eq!(std::fs::read_to_string(names.dir().join("c.csv")).unwrap(), "username,admin\nalice,true\nbob,true\ncharlie,true\n");
+    assert_eq!(
+        std::fs::read_to_string(names.dir().join("c.csv")).unwrap(),
+        "username,admin\nalice,true\nbob,true\ncharlie,true\n"
+    );
 
-    let excel = Test::new().args(["generate-users-template", "--prefix", "AUP", "--count", "30", "--start", "1", "--output", "aup_users.xlsx"]);
+    let excel = Test::new().args([
+        "generate-users-template",
+        "--prefix",
+        "AUP",
+        "--count",
+        "30",
+        "--start",
+        "1",
+        "--output",
+        "aup_users.xlsx",
+    ]);
     excel.run().expect_status(0);
     let rows = Test::new()
         .file("aup_users.xlsx", std::fs::read(excel.dir().join("aup_users.xlsx")).unwrap())
-        .args(["eval", r#"let r = roster::read("aup_users.xlsx"); `${r.len()} ${r[0].username} ${r[29].username} ${r[0].admin}`"#])
+        .args([
+            "eval",
+            r#"let r = roster::read("aup_users.xlsx"); `${r.len()} ${r[0].username} ${r[29].username} ${r[0].admin}`"#,
+        ])
         .run()
         .expect_status(0);
     assert_eq!(rows.stdout, "30 aup01 aup30 false\n");
 
-    let no_count = Test::new().args(["generate-users-template", "--prefix", "x", "--output", "a.csv"]).run().expect_status(2);
+    let no_count =
+        Test::new().args(["generate-users-template", "--prefix", "x", "--output", "a.csv"]).run().expect_status(2);
     assert!(no_count.stderr.contains("--count is required when using --prefix"), "{no_count}");
     let both = Test::new().args(["generate-users-template", "--prefix", "x", "--names", "a", "-o", "a.csv"]).run();
     assert_eq!(both.status, 2, "{both}");
@@ -193,13 +224,17 @@ fn guide_remove_users() {
     assert_eq!(csv.lines().count(), 5);
 
     let remove = b"username\ndrop1\ndrop2\nghost\n";
-    let refused = jhctl(&hub, &[("remove_list.csv", remove)], &["manage-users", "delete", "remove_list.csv"]).expect_status(2);
+    let refused =
+        jhctl(&hub, &[("remove_list.csv", remove)], &["manage-users", "delete", "remove_list.csv"]).expect_status(2);
     assert!(refused.stderr.contains("standard input is not a terminal. Pass --yes"), "{refused}");
     assert_eq!(hub.usernames().len(), 4, "something was deleted without confirmation");
 
     let out = jhctl(&hub, &[("remove_list.csv", remove)], &["manage-users", "delete", "remove_list.csv", "--yes"])
         .expect_status(0);
-    assert!(out.stdout.contains("✅ Deleted user: drop1\n✅ Deleted user: drop2\n⚠️  User not found: ghost\n"), "{out}");
+    assert!(
+        out.stdout.contains("✅ Deleted user: drop1\n✅ Deleted user: drop2\n⚠️  User not found: ghost\n"),
+        "{out}"
+    );
     assert!(out.stdout.contains("  ✅ Deleted: 2\n  ⚠️  Not found: 1\n  ❌ Failed: 0\n"), "{out}");
     assert_eq!(hub.usernames(), ["keep1", "keep2"]);
 }
@@ -299,7 +334,10 @@ fn roster_blank_and_duplicate_rows() {
 fn roster_invalid_names_fail_their_rows_only() {
     let hub = TestHub::start();
     let out = create(&hub, "users.csv", b"username\nann\nbad/name\nann smith\nbell\x07\nben\n").expect_status(1);
-    assert!(out.stderr.contains("roster `users.csv` row 3, column `username`: username contains `/`; remove it"), "{out}");
+    assert!(
+        out.stderr.contains("roster `users.csv` row 3, column `username`: username contains `/`; remove it"),
+        "{out}"
+    );
     assert!(out.stderr.contains("row 4, column `username`: username contains white space"), "{out}");
     assert!(out.stderr.contains("row 5, column `username`: username contains a control character"), "{out}");
     assert!(out.stdout.contains("  ✅ Created: 2\n  ⚠️  Already exist: 0\n  ❌ Failed: 3\n"), "{out}");

@@ -33,7 +33,7 @@ impl Cluster {
         let mut list = match pods.list(&ListParams::default().labels(&selector)).await {
             Ok(list) => list.items,
             Err(error) => {
-                let op = Op { verb: "list", kind: "pod", name: "*", namespace: ns };
+                let op = Op { verb: "list", kind: "pods of deployment", name: deployment, namespace: ns };
                 return Err(self.fail(&op, error).await);
             }
         };

@@ -4,6 +4,7 @@
 //! admin API answers 404, which is reported as such.
 
 use futures::future::join_all;
+use futures::stream::{FuturesUnordered, StreamExt};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -62,7 +63,9 @@ impl QuotaAction {
             QuotaAction::Set(n) => json!({ "action": "set", "amount": n, "description": description }),
             QuotaAction::Add(n) => json!({ "action": "add", "amount": n, "description": description }),
             QuotaAction::Deduct(n) => json!({ "action": "deduct", "amount": n, "description": description }),
-            QuotaAction::Unlimited(on) => json!({ "action": "set_unlimited", "unlimited": on, "description": description }),
+            QuotaAction::Unlimited(on) => {
+                json!({ "action": "set_unlimited", "unlimited": on, "description": description })
+            }
         }
     }
 
@@ -80,6 +83,10 @@ impl QuotaAction {
 
 fn admin_failure(reply: &Reply) -> String {
     match reply.status.as_u16() {
+        300..=399 => format!(
+            "{} - the hub sent its login page: it does not accept the token for the admin API; use an admin's token",
+            reply.status.as_u16()
+        ),
         404 if reply.body.get("error").is_none() => {
             "404 - the hub has no admin API at /hub/admin/api; this command needs the hub's admin extension".into()
         }
@@ -88,7 +95,11 @@ fn admin_failure(reply: &Reply) -> String {
                 .body
                 .get("details")
                 .and_then(Value::as_array)
-                .map(|d| d.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>())
+                .map(|d| {
+                    d.iter()
+                        .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                        .collect::<Vec<_>>()
+                })
                 .filter(|d| !d.is_empty())
                 .map(|d| format!(" ({})", d.join("; ")))
                 .unwrap_or_default();
@@ -102,32 +113,58 @@ impl HubClient {
     /// concurrently. One result per row: `updated`, `failed` (with the
     /// hub's message, e.g. too short) or `planned`.
     pub async fn set_passwords(&self, rows: &[PasswordRow], force_change: bool) -> Vec<ItemResult> {
-        let jobs = rows.iter().map(|row| async move {
-            let name = match username::normalize(&row.name) {
-                Ok(name) => name,
-                Err(e) => return ItemResult::failed(row.name.trim(), format!("`{}`: {e}", row.name)),
-            };
-            if row.password.is_empty() {
-                return ItemResult::failed(name, "the password is empty");
-            }
-            if self.dry_run() {
-                return ItemResult::new(name, ItemStatus::Planned);
-            }
-            let body = json!({ "username": name, "password": row.password, "force_change": force_change });
-            match self.call(Method::POST, "/hub/admin/api/set-password", &[], Some(&body)).await {
-                Ok(r) if r.ok() => ItemResult::new(name, ItemStatus::Updated),
-                Ok(r) => ItemResult::failed(name, admin_failure(&r)),
-                Err(e) => ItemResult::failed(name, e.to_string()),
-            }
-        });
-        join_all(jobs).await
+        self.set_passwords_each(rows, force_change, |_, _| {}).await
+    }
+
+    /// [`HubClient::set_passwords`], calling `on_result(index, result)` as
+    /// each answer arrives, so a caller can record a password the moment
+    /// the hub has taken it.
+    pub async fn set_passwords_each<F>(&self, rows: &[PasswordRow], force_change: bool, on_result: F) -> Vec<ItemResult>
+    where
+        F: Fn(usize, &ItemResult),
+    {
+        let jobs: FuturesUnordered<_> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| async move { (i, self.set_password(row, force_change).await) })
+            .collect();
+        let mut results: Vec<Option<ItemResult>> = vec![None; rows.len()];
+        let mut jobs = jobs;
+        while let Some((i, result)) = jobs.next().await {
+            on_result(i, &result);
+            results[i] = Some(result);
+        }
+        results.into_iter().map(|r| r.expect("every row gets a result")).collect()
+    }
+
+    async fn set_password(&self, row: &PasswordRow, force_change: bool) -> ItemResult {
+        let name = match username::normalize(&row.name) {
+            Ok(name) => name,
+            Err(e) => return ItemResult::failed(row.name.trim(), format!("`{}`: {e}", row.name)),
+        };
+        if row.password.is_empty() {
+            return ItemResult::failed(name, "the password is empty");
+        }
+        if self.dry_run() {
+            return ItemResult::new(name, ItemStatus::Planned);
+        }
+        let body = json!({ "username": name, "password": row.password, "force_change": force_change });
+        match self.call(Method::POST, "/hub/admin/api/set-password", &[], Some(&body)).await {
+            Ok(r) if r.ok() => ItemResult::new(name, ItemStatus::Updated),
+            Ok(r) => ItemResult::failed(name, admin_failure(&r)),
+            Err(e) => ItemResult::failed(name, e.to_string()),
+        }
     }
 
     /// A password made by the hub (`GET /hub/admin/api/generate-password`).
     pub async fn generate_password(&self) -> Result<String, HubError> {
         let reply = self.call(Method::GET, "/hub/admin/api/generate-password", &[], None).await?;
         if !reply.ok() {
-            return Err(HubError::Status { what: "generate a password".into(), status: reply.status.as_u16(), message: admin_failure(&reply) });
+            return Err(HubError::Status {
+                what: "generate a password".into(),
+                status: reply.status.as_u16(),
+                message: admin_failure(&reply),
+            });
         }
         reply.body.get("password").and_then(Value::as_str).map(str::to_string).ok_or_else(|| HubError::Decode {
             what: "generate a password".into(),
@@ -139,7 +176,11 @@ impl HubClient {
     pub async fn quotas(&self) -> Result<Vec<QuotaEntry>, HubError> {
         let reply = self.call(Method::GET, "/hub/admin/api/quota", &[], None).await?;
         if !reply.ok() {
-            return Err(HubError::Status { what: "list quota".into(), status: reply.status.as_u16(), message: admin_failure(&reply) });
+            return Err(HubError::Status {
+                what: "list quota".into(),
+                status: reply.status.as_u16(),
+                message: admin_failure(&reply),
+            });
         }
         let users = reply.body.get("users").cloned().unwrap_or(Value::Array(Vec::new()));
         serde_json::from_value(users).map_err(|e| HubError::Decode { what: "list quota".into(), reason: e.to_string() })
@@ -151,7 +192,11 @@ impl HubClient {
         let path = format!("/hub/admin/api/quota/{}", Self::segment(&name));
         let reply = self.call(Method::GET, &path, &[], None).await?;
         if !reply.ok() {
-            return Err(HubError::Status { what: format!("quota of `{name}`"), status: reply.status.as_u16(), message: admin_failure(&reply) });
+            return Err(HubError::Status {
+                what: format!("quota of `{name}`"),
+                status: reply.status.as_u16(),
+                message: admin_failure(&reply),
+            });
         }
         Ok(reply.body)
     }
@@ -198,11 +243,12 @@ impl HubClient {
 
     async fn quota_batch(&self, chunk: &[(usize, String, i64)]) -> Vec<(usize, ItemResult)> {
         let users: Vec<Value> = chunk.iter().map(|(_, n, a)| json!({ "username": n, "amount": a })).collect();
-        let reply = match self.call(Method::POST, "/hub/admin/api/quota/batch", &[], Some(&json!({ "users": users }))).await {
-            Ok(r) if r.ok() => r,
-            Ok(r) => return chunk.iter().map(|(i, n, _)| (*i, ItemResult::failed(n, admin_failure(&r)))).collect(),
-            Err(e) => return chunk.iter().map(|(i, n, _)| (*i, ItemResult::failed(n, e.to_string()))).collect(),
-        };
+        let reply =
+            match self.call(Method::POST, "/hub/admin/api/quota/batch", &[], Some(&json!({ "users": users }))).await {
+                Ok(r) if r.ok() => r,
+                Ok(r) => return chunk.iter().map(|(i, n, _)| (*i, ItemResult::failed(n, admin_failure(&r)))).collect(),
+                Err(e) => return chunk.iter().map(|(i, n, _)| (*i, ItemResult::failed(n, e.to_string()))).collect(),
+            };
         let details = reply.body.get("details").and_then(Value::as_array).cloned().unwrap_or_default();
         chunk
             .iter()
@@ -214,7 +260,10 @@ impl HubClient {
                     }
                     Some(d) => ItemResult::failed(
                         name,
-                        d.get("error").and_then(Value::as_str).unwrap_or("the hub did not set this balance").to_string(),
+                        d.get("error")
+                            .and_then(Value::as_str)
+                            .unwrap_or("the hub did not set this balance")
+                            .to_string(),
                     ),
                     None => ItemResult::failed(name, "the hub did not report this user"),
                 };

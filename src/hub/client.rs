@@ -89,8 +89,8 @@ impl HubClient {
     /// A client for `config`; no request is sent yet.
     pub fn new(config: HubConfig) -> Result<Self, HubError> {
         let base = config.url.trim_end_matches('/').to_string();
-        let parsed = reqwest::Url::parse(&base)
-            .map_err(|e| HubError::Url { url: config.url.clone(), reason: e.to_string() })?;
+        let parsed =
+            reqwest::Url::parse(&base).map_err(|e| HubError::Url { url: config.url.clone(), reason: e.to_string() })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(HubError::Url { url: config.url, reason: "the scheme must be http or https".into() });
         }
@@ -99,6 +99,9 @@ impl HubClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .pool_max_idle_per_host(config.concurrency.max(1))
+            // The hub answers a refused token on some admin pages with a
+            // redirect to its login page: report that, never follow it.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| HubError::Url { url: base.clone(), reason: e.to_string() })?;
         Ok(HubClient {
@@ -216,7 +219,10 @@ impl HubClient {
             reason = format!("{reason}: {cause}");
             source = cause.source();
         }
-        HubError::Connect { url: self.inner.base.clone(), reason: reason.replace(self.inner.token.expose(), "<redacted>") }
+        HubError::Connect {
+            url: self.inner.base.clone(),
+            reason: reason.replace(self.inner.token.expose(), "<redacted>"),
+        }
     }
 
     /// Runs a call that is not per item and turns a non-2xx answer into an error.

@@ -19,7 +19,11 @@ impl HubClient {
                 .call_with(Method::GET, "/hub/api/groups", &query, None, Some("application/jupyterhub-pagination+json"))
                 .await?;
             if !reply.ok() {
-                return Err(HubError::Status { what: "list groups".into(), status: reply.status.as_u16(), message: reply.message() });
+                return Err(HubError::Status {
+                    what: "list groups".into(),
+                    status: reply.status.as_u16(),
+                    message: reply.message(),
+                });
             }
             let (items, next) = match reply.body {
                 Value::Object(mut page) => {

@@ -22,11 +22,7 @@ impl HubClient {
     /// remaining pages are fetched concurrently.
     pub async fn users(&self, query: &UserQuery) -> Result<Vec<User>, HubError> {
         let first = self.users_page(query, 0).await?;
-        let total = first
-            .get("_pagination")
-            .and_then(|p| p.get("total"))
-            .and_then(Value::as_u64)
-            .unwrap_or(0) as usize;
+        let total = first.get("_pagination").and_then(|p| p.get("total")).and_then(Value::as_u64).unwrap_or(0) as usize;
         let mut users = page_items(first)?;
         let offsets: Vec<usize> = (users.len()..total).step_by(PAGE_SIZE).collect();
         if users.len() < total && !users.is_empty() {
@@ -55,7 +51,11 @@ impl HubClient {
         }
         let reply = self.call_with(Method::GET, "/hub/api/users", &params, None, Some(PAGINATION)).await?;
         if !reply.ok() {
-            return Err(HubError::Status { what: "list users".into(), status: reply.status.as_u16(), message: reply.message() });
+            return Err(HubError::Status {
+                what: "list users".into(),
+                status: reply.status.as_u16(),
+                message: reply.message(),
+            });
         }
         Ok(reply.body)
     }
@@ -224,11 +224,14 @@ fn page_items(page: Value) -> Result<Vec<User>, HubError> {
     let items = match page {
         Value::Object(mut map) => map.remove("items").unwrap_or(Value::Array(Vec::new())),
         list @ Value::Array(_) => list,
-        other => return Err(HubError::Decode { what: "list users".into(), reason: format!("expected a page, got {other}") }),
+        other => {
+            return Err(HubError::Decode { what: "list users".into(), reason: format!("expected a page, got {other}") })
+        }
     };
     serde_json::from_value(items).map_err(|e| HubError::Decode { what: "list users".into(), reason: e.to_string() })
 }
 
 fn decode_user(body: Value, name: &str) -> Result<User, HubError> {
-    serde_json::from_value(body).map_err(|e| HubError::Decode { what: format!("get user `{name}`"), reason: e.to_string() })
+    serde_json::from_value(body)
+        .map_err(|e| HubError::Decode { what: format!("get user `{name}`"), reason: e.to_string() })
 }

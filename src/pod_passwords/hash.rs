@@ -19,7 +19,9 @@ pub fn hash_all(passwords: &[&str], cost: u32) -> Vec<Result<String, String>> {
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|_| vec![Err("hashing failed; this is a bug, please report it".into())]))
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| vec![Err("hashing failed; this is a bug, please report it".into())])
+            })
             .collect()
     })
 }

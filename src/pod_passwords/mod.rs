@@ -103,21 +103,27 @@ pub async fn set_passwords(
             options.force_change_db.clone(),
         ];
         let output = cluster.exec(&options.namespace, &options.target, &command, &stdin).await?;
-        let answers: Vec<Value> = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
+        let answers: Vec<Value> =
+            String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
         let fatal = answers.iter().find_map(|a| a.get("fatal").and_then(Value::as_str)).map(str::to_string);
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
         for (i, name) in sent {
             let answer = answers.iter().find(|a| a.get("username").and_then(Value::as_str) == Some(name.as_str()));
             results[i] = Some(match answer {
-                Some(a) if a.get("ok").and_then(Value::as_bool) == Some(true) => ItemResult::new(name, ItemStatus::Updated),
-                Some(a) => ItemResult::failed(name, a.get("error").and_then(Value::as_str).unwrap_or("not set").to_string()),
+                Some(a) if a.get("ok").and_then(Value::as_bool) == Some(true) => {
+                    ItemResult::new(name, ItemStatus::Updated)
+                }
+                Some(a) => {
+                    ItemResult::failed(name, a.get("error").and_then(Value::as_str).unwrap_or("not set").to_string())
+                }
                 None => ItemResult::failed(
                     name,
                     fatal.clone().unwrap_or_else(|| {
-                        format!("no answer from the program in the pod (exit code {}): {}", output.code, last_line(&stderr))
+                        format!(
+                            "no answer from the program in the pod (exit code {}): {}",
+                            output.code,
+                            last_line(&stderr)
+                        )
                     }),
                 ),
             });

@@ -72,8 +72,10 @@ impl ReplHelper {
         if let Some(quote) = open_string(before) {
             if &before[quote..=quote] == "\"" && in_hub_call(&before[..quote]) {
                 let typed = &before[quote + 1..];
-                let pairs = self.usernames().into_iter().filter(|u| u.starts_with(typed));
-                return (quote + 1, pairs.map(|u| pair(&u, format!("{u}\""))).collect());
+                let mut users = self.usernames();
+                users.retain(|u| u.starts_with(typed));
+                users.sort();
+                return (quote + 1, users.iter().map(|u| pair(u, format!("{u}\""))).collect());
             }
             return (word_start, Vec::new());
         }
@@ -135,7 +137,11 @@ impl ReplHelper {
         match command {
             ":doc" => {
                 let argument = argument.trim_start();
-                let pairs = self.primitives.iter().filter(|p| p.name.starts_with(argument)).map(|p| pair(&p.name, p.name.clone()));
+                let pairs = self
+                    .primitives
+                    .iter()
+                    .filter(|p| p.name.starts_with(argument))
+                    .map(|p| pair(&p.name, p.name.clone()));
                 Ok((pos - argument.len(), pairs.collect()))
             }
             ":load" | ":save" => self.files.complete_path(line, pos),

@@ -177,4 +177,3 @@ fn history_file() -> Option<PathBuf> {
         .or_else(|| dirs::home_dir().map(|home| home.join(".local/state")))?;
     Some(state.join("jhctl").join("history"))
 }
-

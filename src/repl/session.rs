@@ -234,7 +234,8 @@ impl Session {
             .scope
             .iter_raw()
             .map(|(name, _, value)| {
-                let keys = value.read_lock::<Map>().map(|m| m.keys().map(|k| k.to_string()).collect()).unwrap_or_default();
+                let keys =
+                    value.read_lock::<Map>().map(|m| m.keys().map(|k| k.to_string()).collect()).unwrap_or_default();
                 (name.to_string(), keys)
             })
             .collect();

@@ -24,10 +24,11 @@ macro_rules! bundle {
 }
 
 /// The bundled workflows.
-pub const SCRIPTS: &[Bundled] = bundle!("scripts", "credentials", "generate_users_template", "manage_users");
+pub const SCRIPTS: &[Bundled] =
+    bundle!("scripts", "credentials", "generate_users_template", "manage_users", "set_passwords");
 
 /// The bundled stdlib modules.
-pub const STDLIB: &[Bundled] = bundle!("stdlib", "report", "users");
+pub const STDLIB: &[Bundled] = bundle!("stdlib", "passwords", "report", "users");
 
 /// The bundled script called `name` (`-` and `_` are the same).
 pub fn script(name: &str) -> Option<&'static Bundled> {
@@ -43,10 +44,7 @@ pub fn module(name: &str) -> Option<&'static Bundled> {
 
 /// The first line of a file's `//!` doc: what it does.
 pub fn summary(source: &str) -> String {
-    source
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("//!").map(|t| t.trim().to_string()))
-        .unwrap_or_default()
+    source.lines().find_map(|l| l.trim().strip_prefix("//!").map(|t| t.trim().to_string())).unwrap_or_default()
 }
 
 #[cfg(test)]

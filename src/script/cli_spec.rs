@@ -139,7 +139,11 @@ fn flag_arg(flag: &Map, global: bool) -> Result<Arg, Box<EvalAltResult>> {
         "string" => arg.action(ArgAction::Set),
         "int" => arg.action(ArgAction::Set).value_parser(clap::value_parser!(i64)).allow_negative_numbers(true),
         "list" => arg.action(ArgAction::Append).num_args(1..),
-        other => return Err(bad_input(format!("cli(): flag `{name}` has unknown kind `{other}`; use bool, string, int or list"))),
+        other => {
+            return Err(bad_input(format!(
+                "cli(): flag `{name}` has unknown kind `{other}`; use bool, string, int or list"
+            )))
+        }
     };
     if let Some(default) = flag.get("default").filter(|d| !d.is_unit()) {
         arg = arg.default_value(default.to_string());
@@ -230,7 +234,9 @@ fn get_bool(map: &Map, key: &str) -> bool {
 
 fn list(map: &Map, key: &str) -> Vec<Map> {
     map.get(key)
-        .and_then(|v| v.read_lock::<Array>().map(|a| a.iter().filter_map(|x| x.read_lock::<Map>().map(|m| m.clone())).collect()))
+        .and_then(|v| {
+            v.read_lock::<Array>().map(|a| a.iter().filter_map(|x| x.read_lock::<Map>().map(|m| m.clone())).collect())
+        })
         .unwrap_or_default()
 }
 

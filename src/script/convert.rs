@@ -17,11 +17,7 @@ pub fn to_array<T: Serialize>(values: &[T]) -> Result<Array, Box<EvalAltResult>>
 pub fn names(list: &Array) -> Vec<String> {
     list.iter()
         .map(|v| match v.read_lock::<rhai::Map>() {
-            Some(map) => map
-                .get("username")
-                .or_else(|| map.get("name"))
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
+            Some(map) => map.get("username").or_else(|| map.get("name")).map(|n| n.to_string()).unwrap_or_default(),
             None => v.to_string(),
         })
         .collect()

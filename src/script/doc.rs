@@ -63,7 +63,8 @@ struct Param {
 /// Every primitive registered in `engine`, sorted by name.
 pub fn entries(engine: &Engine) -> Vec<Entry> {
     let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
-    let meta: Metadata = serde_json::from_str(&json).unwrap_or(Metadata { modules: Default::default(), functions: vec![] });
+    let meta: Metadata =
+        serde_json::from_str(&json).unwrap_or(Metadata { modules: Default::default(), functions: vec![] });
     let mut out: Vec<Entry> = Vec::new();
     for f in &meta.functions {
         out.push(entry(None, f));
@@ -146,7 +147,9 @@ pub fn render(engine: &Engine, name: Option<&str>) -> Option<String> {
             if hits.is_empty() {
                 return None;
             }
-            Some(hits.iter().map(|e| format!("{}\n\n{}\n", e.signature, indent(&e.text))).collect::<Vec<_>>().join("\n"))
+            Some(
+                hits.iter().map(|e| format!("{}\n\n{}\n", e.signature, indent(&e.text))).collect::<Vec<_>>().join("\n"),
+            )
         }
     }
 }

@@ -1,6 +1,9 @@
 //! The `hub` methods of the hub's admin API: passwords (through the API
 //! or one exec into the hub pod) and quota.
 
+use std::cell::RefCell;
+use std::path::Path;
+
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
@@ -10,8 +13,9 @@ use super::hub_api::Hub;
 use super::items::{items, merge, Item};
 use super::runtime::{block_on, settings};
 use crate::cluster::{Cluster, ClusterConfig};
-use crate::hub::{ItemResult, PasswordRow, QuotaAction};
+use crate::hub::{ItemResult, ItemStatus, PasswordRow, QuotaAction};
 use crate::pod_passwords::{self, ExecOptions};
+use crate::roster::{Cell, SheetSink};
 
 /// Rows with a `password` (maps, or `[name, password]` pairs) as password
 /// rows; a row without one fails without a request.
@@ -30,7 +34,9 @@ fn password_items(list: &Array) -> Vec<(Item, Option<String>)> {
                 .filter(|p| !p.is_empty());
             let item = items(std::slice::from_ref(value)).pop().expect("one item in, one out");
             match (item, password) {
-                (Item::Send { name, .. }, None) => (Item::Done(ItemResult::failed(name, "no password in this row")), None),
+                (Item::Send { name, .. }, None) => {
+                    (Item::Done(ItemResult::failed(name, "no password in this row")), None)
+                }
                 (item, password) => (item, password),
             }
         })
@@ -61,9 +67,13 @@ fn quota_entries(list: &Array, amount: Option<i64>) -> Vec<(Item, Option<i64>)> 
             let own = value.read_lock::<Map>().and_then(|m| m.get("quota").and_then(|q| q.as_int().ok()));
             let item = items(std::slice::from_ref(value)).pop().expect("one item in, one out");
             match (item, own.or(amount)) {
-                (Item::Send { name, .. }, None) => {
-                    (Item::Done(ItemResult::failed(name, "no quota for this user; add a `quota` column or give an amount")), None)
-                }
+                (Item::Send { name, .. }, None) => (
+                    Item::Done(ItemResult::failed(
+                        name,
+                        "no quota for this user; add a `quota` column or give an amount",
+                    )),
+                    None,
+                ),
                 (item, n) => (item, n),
             }
         })
@@ -100,10 +110,13 @@ pub mod hub_admin_module {
     /// `"api"` (default) or `"exec"` — one exec into a pod of
     /// `deployment/hub` for the whole batch, writing the hub's password
     /// databases with hashes jhctl computes (bcrypt, all cores); then also
-    /// `namespace`, `passwords_db`, `force_change_db`, `cost` (bcrypt, default 12).
+    /// `namespace`, `passwords_db`, `force_change_db`, `cost` (bcrypt, default 12);
+    /// `output`: a CSV or XLSX file (mode 0600) that gets `username`,
+    /// `password`, `force_change` of each user the moment the password is set.
     ///
-    /// Throws when: `via` is neither `api` nor `exec`; with `exec`, when the
-    /// cluster cannot be reached or the exec cannot run.
+    /// Throws when: `via` is neither `api` nor `exec`; the output file cannot
+    /// be created (before anything is sent); with `exec`, when the cluster
+    /// cannot be reached or the exec cannot run.
     ///
     /// ```rhai
     /// hub.set_passwords(rows, #{ force_change: false, via: "exec" });
@@ -120,23 +133,56 @@ pub mod hub_admin_module {
                 send_rows.push(PasswordRow { name: name.clone(), password: passwords.next().unwrap_or_default() });
             }
         }
+        let dry_run = hub.client().map(|c| c.dry_run()).unwrap_or(settings().dry_run);
+        let output = options.get("output").filter(|v| !v.is_unit()).map(|v| v.to_string()).filter(|_| !dry_run);
+        let sheet = match &output {
+            Some(path) => {
+                let columns = ["username", "password", "force_change"].map(String::from);
+                Some(RefCell::new(SheetSink::create(Path::new(path), &columns).map_err(bad_input)?))
+            }
+            None => None,
+        };
+        let sheet_error: RefCell<Option<String>> = RefCell::new(None);
+        let record = |i: usize, result: &ItemResult| {
+            if let (Some(sheet), ItemStatus::Updated) = (&sheet, result.status) {
+                let row = vec![
+                    Cell::Text(result.name.clone()),
+                    Cell::Text(send_rows[i].password.clone()),
+                    Cell::Bool(force_change),
+                ];
+                if let Err(e) = sheet.borrow_mut().push(row) {
+                    sheet_error.borrow_mut().get_or_insert(e.to_string());
+                }
+            }
+        };
         let sent = match via.as_str() {
             "api" => {
                 let client = hub.client()?;
-                block_on(client.set_passwords(&send_rows, force_change))
+                block_on(client.set_passwords_each(&send_rows, force_change, record))
             }
             "exec" => {
                 let options = exec_options(&options);
-                let dry_run = hub.client().map(|c| c.dry_run()).unwrap_or(settings().dry_run);
                 let config = ClusterConfig { context: settings().context.clone() };
-                block_on(async {
+                let results = block_on(async {
                     let cluster = Cluster::connect(&config).await?;
                     pod_passwords::set_passwords(&cluster, &send_rows, force_change, &options, dry_run).await
                 })
-                .map_err(failed)?
+                .map_err(failed)?;
+                for (i, result) in results.iter().enumerate() {
+                    record(i, result);
+                }
+                results
             }
             other => return Err(bad_input(format!("unknown `via: {other}`; use \"api\" or \"exec\""))),
         };
+        if let Some(sheet) = sheet {
+            if let Err(e) = sheet.into_inner().finish() {
+                sheet_error.borrow_mut().get_or_insert(e.to_string());
+            }
+        }
+        if let Some(e) = sheet_error.into_inner() {
+            eprintln!("❌ The password sheet could not be written completely: {e}");
+        }
         to_array(&merge(entries, |_| sent))
     }
 

@@ -28,6 +28,7 @@ struct State {
     token: Option<Token>,
     client: Option<HubClient>,
     dry_run: bool,
+    namespace: String,
 }
 
 impl Hub {
@@ -40,6 +41,7 @@ impl Hub {
                 token: s.token.clone(),
                 client: None,
                 dry_run: s.dry_run,
+                namespace: s.namespace.clone(),
             })),
         }
     }
@@ -52,7 +54,7 @@ impl Hub {
                 Some(token) => token.clone(),
                 None => {
                     let s = settings();
-                    block_on(crate::credentials::resolve_token(None, &s.namespace, s.context.as_deref()))
+                    block_on(crate::credentials::resolve_token(None, &state.namespace, s.context.as_deref()))
                         .map_err(bad_input)?
                 }
             };
@@ -110,8 +112,9 @@ pub mod hub_module {
         hub.state.borrow_mut().dry_run = on;
     }
 
-    /// Points `hub` at another hub or token: a map with `url` and/or
-    /// `token` (unit values are ignored). The next call connects anew.
+    /// Points `hub` at another hub or token: a map with `url`, `token`
+    /// and/or `namespace` (where the token secret is looked for); unit
+    /// values are ignored. The next call connects anew.
     ///
     /// ```rhai
     /// hub.configure(#{ url: "https://hub.example.org", token: a.token });
@@ -126,6 +129,12 @@ pub mod hub_module {
         if let Some(token) = options.get("token").filter(|v| !v.is_unit()) {
             state.token = Some(Token::new(token.to_string()));
             state.client = None;
+        }
+        if let Some(namespace) = options.get("namespace").filter(|v| !v.is_unit()) {
+            state.namespace = namespace.to_string();
+            if state.token.is_none() {
+                state.client = None;
+            }
         }
     }
 
@@ -241,8 +250,10 @@ pub mod hub_module {
         let client = hub.client()?;
         let default_admin = options.get("admin").and_then(|v| v.as_bool().ok()).unwrap_or(false);
         results(merge(items(&list), |batch| {
-            let users: Vec<NewUser> =
-                batch.into_iter().map(|(name, admin)| NewUser { name, admin: admin.unwrap_or(default_admin) }).collect();
+            let users: Vec<NewUser> = batch
+                .into_iter()
+                .map(|(name, admin)| NewUser { name, admin: admin.unwrap_or(default_admin) })
+                .collect();
             block_on(client.create_users(&users))
         }))
     }
@@ -412,4 +423,3 @@ pub mod hub_module {
 fn names_of(batch: Vec<(String, Option<bool>)>) -> Vec<String> {
     batch.into_iter().map(|(name, _)| name).collect()
 }
-

@@ -35,7 +35,10 @@ fn item(value: &Dynamic) -> Item {
     if value.is_string() {
         return Item::Send { name: value.to_string(), admin: None };
     }
-    Item::Done(ItemResult::failed(value.to_string(), format!("expected a username or a row map, got {}", value.type_name())))
+    Item::Done(ItemResult::failed(
+        value.to_string(),
+        format!("expected a username or a row map, got {}", value.type_name()),
+    ))
 }
 
 fn text(map: &Map, key: &str) -> Option<String> {

@@ -106,7 +106,12 @@ pub fn report(err: &EvalAltResult, source: &Source) -> i32 {
 }
 
 /// The file, its text (when known) and the position to show.
-fn place_of<'a>(origin: Option<&str>, source: &'a Source, inner: Position, outer: Position) -> (String, &'a str, Position) {
+fn place_of<'a>(
+    origin: Option<&str>,
+    source: &'a Source,
+    inner: Position,
+    outer: Position,
+) -> (String, &'a str, Position) {
     match origin {
         Some(module) if module != source.name => (module.to_string(), "", inner),
         _ if !inner.is_none() => (source.name.to_string(), source.text, inner),

@@ -23,7 +23,9 @@ pub fn render(rows: &Array, columns: &[String]) -> String {
         let parts: Vec<String> = texts
             .iter()
             .enumerate()
-            .map(|(i, t)| format!("{t}{}", " ".repeat(widths.get(i).copied().unwrap_or(0).saturating_sub(t.chars().count()))))
+            .map(|(i, t)| {
+                format!("{t}{}", " ".repeat(widths.get(i).copied().unwrap_or(0).saturating_sub(t.chars().count())))
+            })
             .collect();
         parts.join("  ").trim_end().to_string()
     };
@@ -37,9 +39,10 @@ fn cell(value: Option<&Dynamic>) -> String {
     match value {
         None => String::new(),
         Some(v) if v.is_unit() => String::new(),
-        Some(v) if v.is_array() => {
-            v.read_lock::<Array>().map(|a| a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(";")).unwrap_or_default()
-        }
+        Some(v) if v.is_array() => v
+            .read_lock::<Array>()
+            .map(|a| a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(";"))
+            .unwrap_or_default(),
         Some(v) => v.to_string().replace(['\n', '\r'], " "),
     }
 }
