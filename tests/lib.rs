@@ -8,6 +8,7 @@ mod harness;
 mod cluster;
 mod cluster_core;
 mod passwords;
+mod readme;
 mod repl;
 mod spine;
 mod workflows;
