@@ -218,7 +218,11 @@ fn the_token_never_shows_in_verbose_errors() {
         .run()
         .expect_status(1);
     assert!(out.stderr.contains("refused the token (403)"), "{out}");
+    assert!(out.stderr.contains("→ GET /hub/api/users 403"), "-v logs each request: {out}");
     assert!(!out.stderr.contains("not-the-right-token-123"), "{out}");
+    let ok = Test::new().hub(&hub).args(["-v", "eval", "hub.users().len()"]).run().expect_status(0);
+    assert!(ok.stderr.contains("→ GET /hub/api/users 200"), "{ok}");
+    assert!(!ok.stderr.contains(hub.token()) && !ok.stdout.contains(hub.token()), "{ok}");
 }
 
 #[test]

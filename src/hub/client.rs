@@ -29,12 +29,14 @@ pub struct HubConfig {
     pub dry_run: bool,
     /// How many times a request is tried before giving up.
     pub max_attempts: u32,
+    /// Log each request (method, path, status, time; never the token) on stderr.
+    pub verbose: bool,
 }
 
 impl HubConfig {
     /// A config with default concurrency (8) and retries (5 attempts).
     pub fn new(url: impl Into<String>, token: Token) -> Self {
-        HubConfig { url: url.into(), token, concurrency: 8, dry_run: false, max_attempts: 5 }
+        HubConfig { url: url.into(), token, concurrency: 8, dry_run: false, max_attempts: 5, verbose: false }
     }
 }
 
@@ -52,6 +54,7 @@ struct Inner {
     token: Token,
     limit: Semaphore,
     max_attempts: u32,
+    verbose: bool,
 }
 
 /// The hub's answer to one request: status and JSON body (`Null` when empty).
@@ -111,6 +114,7 @@ impl HubClient {
                 token: config.token,
                 limit: Semaphore::new(config.concurrency.max(1)),
                 max_attempts: config.max_attempts.max(1),
+                verbose: config.verbose,
             }),
             dry_run: config.dry_run,
         })
@@ -178,7 +182,16 @@ impl HubClient {
                 request = request.json(body);
             }
             let last = attempt >= self.inner.max_attempts;
-            match request.send().await {
+            let started = std::time::Instant::now();
+            let sent = request.send().await;
+            if self.inner.verbose {
+                let outcome = match &sent {
+                    Ok(r) => r.status().as_u16().to_string(),
+                    Err(_) => "no answer".to_string(),
+                };
+                eprintln!("→ {method} {path} {outcome} ({} ms, attempt {attempt})", started.elapsed().as_millis());
+            }
+            match sent {
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = response
