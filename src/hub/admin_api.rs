@@ -130,10 +130,13 @@ impl HubClient {
             .collect();
         let mut results: Vec<Option<ItemResult>> = vec![None; rows.len()];
         let mut jobs = jobs;
+        let bar = super::progress::bar(self.progress() && !self.dry_run(), rows.len(), "passwords");
         while let Some((i, result)) = jobs.next().await {
             on_result(i, &result);
             results[i] = Some(result);
+            super::progress::advance(&bar, 1);
         }
+        super::progress::finish(bar);
         results.into_iter().map(|r| r.expect("every row gets a result")).collect()
     }
 

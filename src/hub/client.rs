@@ -31,12 +31,14 @@ pub struct HubConfig {
     pub max_attempts: u32,
     /// Log each request (method, path, status, time; never the token) on stderr.
     pub verbose: bool,
+    /// Show a progress bar on stderr for long batches (only on a terminal).
+    pub progress: bool,
 }
 
 impl HubConfig {
     /// A config with default concurrency (8) and retries (5 attempts).
     pub fn new(url: impl Into<String>, token: Token) -> Self {
-        HubConfig { url: url.into(), token, concurrency: 8, dry_run: false, max_attempts: 5, verbose: false }
+        HubConfig { url: url.into(), token, concurrency: 8, dry_run: false, max_attempts: 5, verbose: false, progress: false }
     }
 }
 
@@ -55,6 +57,7 @@ struct Inner {
     limit: Semaphore,
     max_attempts: u32,
     verbose: bool,
+    progress: bool,
 }
 
 /// The hub's answer to one request: status and JSON body (`Null` when empty).
@@ -115,6 +118,7 @@ impl HubClient {
                 limit: Semaphore::new(config.concurrency.max(1)),
                 max_attempts: config.max_attempts.max(1),
                 verbose: config.verbose,
+                progress: config.progress && !config.verbose,
             }),
             dry_run: config.dry_run,
         })
@@ -134,6 +138,11 @@ impl HubClient {
     /// dry run switched on or off.
     pub fn with_dry_run(&self, dry_run: bool) -> HubClient {
         HubClient { inner: self.inner.clone(), dry_run }
+    }
+
+    /// Whether long batches show a progress bar.
+    pub(crate) fn progress(&self) -> bool {
+        self.inner.progress
     }
 
     /// Percent-encodes one path segment (a username or group name).

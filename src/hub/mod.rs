@@ -7,6 +7,7 @@ mod error;
 mod groups;
 mod item_result;
 mod model;
+mod progress;
 mod retry;
 mod servers;
 mod token;

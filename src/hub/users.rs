@@ -85,10 +85,16 @@ impl HubClient {
                 Err(e) => results[i] = Some(ItemResult::failed(user.name.trim(), format!("`{}`: {e}", user.name))),
             }
         }
+        let bar = super::progress::bar(self.progress(), batches[0].len() + batches[1].len(), "create");
         let mut jobs = Vec::new();
         for (admin, batch) in batches.iter().enumerate() {
             for chunk in batch.chunks(CREATE_CHUNK) {
-                jobs.push(self.create_chunk(chunk, admin == 1));
+                let bar = &bar;
+                jobs.push(async move {
+                    let outcome = self.create_chunk(chunk, admin == 1).await;
+                    super::progress::advance(bar, chunk.len());
+                    outcome
+                });
             }
         }
         for outcome in join_all(jobs).await {
@@ -96,6 +102,7 @@ impl HubClient {
                 results[i] = Some(result);
             }
         }
+        super::progress::finish(bar);
         results.into_iter().map(|r| r.expect("every user gets a result")).collect()
     }
 
@@ -204,19 +211,25 @@ impl HubClient {
         F: Fn(String) -> Fut,
         Fut: std::future::Future<Output = ItemResult>,
     {
+        let bar = super::progress::bar(self.progress() && !self.dry_run(), names.len(), "users");
         let jobs = names.iter().map(|raw| {
             let checked = username::normalize(raw);
             let dry_run = self.dry_run();
             let future = checked.as_ref().ok().filter(|_| !dry_run).map(|n| job(n.clone()));
+            let bar = &bar;
             async move {
-                match (checked, future) {
+                let result = match (checked, future) {
                     (Err(e), _) => ItemResult::failed(raw.trim(), format!("`{raw}`: {e}")),
                     (Ok(name), None) => ItemResult::new(name, ItemStatus::Planned),
                     (Ok(_), Some(future)) => future.await,
-                }
+                };
+                super::progress::advance(bar, 1);
+                result
             }
         });
-        join_all(jobs).await
+        let results = join_all(jobs).await;
+        super::progress::finish(bar);
+        results
     }
 }
 
