@@ -173,3 +173,26 @@ pub fn suggest(engine: &Engine, wanted: &str) -> Vec<String> {
     names.dedup();
     names
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_primitive_is_documented_with_an_example() {
+        let engine = crate::script::build_engine(std::path::Path::new("."));
+        assert_eq!(undocumented(&engine), Vec::<String>::new());
+        for entry in entries(&engine) {
+            assert!(entry.text.contains("```rhai"), "`{}` has no rhai example", entry.signature);
+        }
+    }
+
+    #[test]
+    fn one_name_finds_every_overload() {
+        let engine = crate::script::build_engine(std::path::Path::new("."));
+        let text = render(&engine, Some("create_users")).unwrap();
+        assert_eq!(text.matches("hub.create_users(").count(), 4, "{text}");
+        assert!(render(&engine, Some("roster::read")).unwrap().starts_with("roster::read(path: String) -> Array"));
+        assert!(render(&engine, Some("no_such_thing")).is_none());
+    }
+}
