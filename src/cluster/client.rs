@@ -111,10 +111,12 @@ impl Cluster {
     }
 }
 
-/// What to do when an object is missing.
+/// What to do when an object is missing. The command for the admin secret
+/// names the namespace unless it is jhctl's default, `jupyterhub`.
 fn not_found_fix(op: &Op<'_>) -> String {
     if op.kind == "secret" && op.name == ADMIN_SECRET {
-        "create it with `jhctl credentials create`".to_string()
+        let ns = if op.namespace == "jupyterhub" { String::new() } else { format!("-n {} ", op.namespace) };
+        format!("create it with `jhctl {ns}credentials create`")
     } else {
         format!("check the name with `kubectl -n {} get {}s`", op.namespace, op.kind)
     }
