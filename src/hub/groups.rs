@@ -78,14 +78,7 @@ impl HubClient {
         if self.dry_run() {
             return ItemResult::new(name, ItemStatus::Planned);
         }
-        let path = format!("/hub/api/groups/{}", Self::segment(name));
-        match self.call(Method::DELETE, &path, &[], None).await {
-            Ok(r) if r.ok() => ItemResult::new(name, ItemStatus::Deleted),
-            Ok(r) if r.status.as_u16() == 404 && r.attempts > 1 => ItemResult::new(name, ItemStatus::Deleted),
-            Ok(r) if r.status.as_u16() == 404 => ItemResult::new(name, ItemStatus::NotFound),
-            Ok(r) => ItemResult::failed(name, r.describe()),
-            Err(e) => ItemResult::failed(name, e.to_string()),
-        }
+        self.delete_item(name.to_string(), &format!("/hub/api/groups/{}", Self::segment(name))).await
     }
 
     /// Adds users to a group (creating the group when missing); one result

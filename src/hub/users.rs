@@ -153,15 +153,21 @@ impl HubClient {
     pub async fn delete_users(&self, names: &[String]) -> Vec<ItemResult> {
         self.per_user(names, |name| async move {
             let path = format!("/hub/api/users/{}", Self::segment(&name));
-            match self.call(Method::DELETE, &path, &[], None).await {
-                Ok(r) if r.ok() => ItemResult::new(name, ItemStatus::Deleted),
-                Ok(r) if r.status.as_u16() == 404 && r.attempts > 1 => ItemResult::new(name, ItemStatus::Deleted),
-                Ok(r) if r.status.as_u16() == 404 => ItemResult::new(name, ItemStatus::NotFound),
-                Ok(r) => ItemResult::failed(name, r.describe()),
-                Err(e) => ItemResult::failed(name, e.to_string()),
-            }
+            self.delete_item(name, &path).await
         })
         .await
+    }
+
+    /// `DELETE path` for the item `name`: `deleted`, `not_found` or
+    /// `failed`; a 404 on a retry (the first answer was lost) is `deleted`.
+    pub(crate) async fn delete_item(&self, name: String, path: &str) -> ItemResult {
+        match self.call(Method::DELETE, path, &[], None).await {
+            Ok(r) if r.ok() => ItemResult::new(name, ItemStatus::Deleted),
+            Ok(r) if r.status.as_u16() == 404 && r.attempts > 1 => ItemResult::new(name, ItemStatus::Deleted),
+            Ok(r) if r.status.as_u16() == 404 => ItemResult::new(name, ItemStatus::NotFound),
+            Ok(r) => ItemResult::failed(name, r.describe()),
+            Err(e) => ItemResult::failed(name, e.to_string()),
+        }
     }
 
     /// Sets (never toggles) the admin flag of each user: `updated`, `not_found` or `failed`.
