@@ -12,8 +12,9 @@ use crate::username;
 /// The most users the hub returns in one page (its `api_page_max_limit`).
 pub const PAGE_SIZE: usize = 200;
 
-/// Names per batch-create request.
-const CREATE_CHUNK: usize = 500;
+/// Names per batch-create request: small enough that a busy hub answers
+/// each well within the request timeout even with all requests in flight.
+const CREATE_CHUNK: usize = 200;
 
 const PAGINATION: &str = "application/jupyterhub-pagination+json";
 
