@@ -12,3 +12,4 @@ mod readme;
 mod repl;
 mod spine;
 mod workflows;
+mod panel;

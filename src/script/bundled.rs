@@ -28,7 +28,8 @@ pub const SCRIPTS: &[Bundled] =
     bundle!("scripts", "credentials", "generate_users_template", "manage_users", "set_passwords");
 
 /// The bundled stdlib modules.
-pub const STDLIB: &[Bundled] = bundle!("stdlib", "passwords", "report", "users");
+pub const STDLIB: &[Bundled] =
+    bundle!("stdlib", "groups", "listing", "passwords", "report", "servers", "sync", "users");
 
 /// The bundled script called `name` (`-` and `_` are the same).
 pub fn script(name: &str) -> Option<&'static Bundled> {

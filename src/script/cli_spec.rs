@@ -4,7 +4,8 @@
 //! ```text
 //! cli(#{ name, about, epilog, flags: [..], args: [..], commands: #{ name: spec },
 //!        exclusive: [["a", "b"]], one_of: [["a", "b"]], require_command: true })
-//! flag: #{ name, short, help, kind: "bool"|"string"|"int"|"list", default, env, required, value_name }
+//! flag: #{ name, short, help, kind: "bool"|"string"|"int"|"list", default, env, required, value_name,
+//!         allow_hyphen }   (allow_hyphen: the value may start with `-`, e.g. `--sort -created`)
 //! arg:  #{ name, help, required, many }
 //! ```
 //! Flags declared at the top are global: they may stand before or after
@@ -150,6 +151,9 @@ fn flag_arg(flag: &Map, global: bool) -> Result<Arg, Box<EvalAltResult>> {
     }
     if get_bool(flag, "required") {
         arg = arg.required(true);
+    }
+    if get_bool(flag, "allow_hyphen") {
+        arg = arg.allow_hyphen_values(true);
     }
     Ok(arg)
 }

@@ -53,8 +53,8 @@ pub mod helpers_module {
         secret_text::token_hex(bytes.clamp(1, 4096) as usize)
     }
 
-    /// Asks `question` on the terminal and returns true only when the
-    /// answer is `yes`.
+    /// Asks `question` on the terminal (on stderr with `--json`) and
+    /// returns true only when the answer is `yes`.
     ///
     /// Throws when: standard input is not a terminal (exit status 2): a
     /// script must not guess an answer; offer a `--yes` flag instead.
@@ -70,8 +70,13 @@ pub mod helpers_module {
                 question.trim().trim_end_matches(':').trim()
             )));
         }
-        print!("{question}");
-        let _ = std::io::stdout().flush();
+        // With --json, stdout carries only the JSON document.
+        if crate::script::runtime::json() {
+            eprint!("{question}");
+        } else {
+            print!("{question}");
+            let _ = std::io::stdout().flush();
+        }
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer).map_err(super::super::error::failed)?;
         Ok(answer.trim().eq_ignore_ascii_case("yes"))
@@ -127,20 +132,32 @@ pub mod helpers_module {
     /// say("✅ Created user: alice");
     /// ```
     pub fn say(text: &str) {
-        if crate::script::runtime::settings().json {
+        if crate::script::runtime::json() {
             let _ = writeln!(std::io::stderr(), "{text}");
         } else {
             let _ = writeln!(std::io::stdout(), "{text}");
         }
     }
 
-    /// Whether `--json` was given: print one JSON document on stdout.
+    /// Whether `--json` was given (or switched on with `set_json`): print
+    /// one JSON document on stdout.
     ///
     /// ```rhai
     /// if json_output() { print(to_json(results)); }
     /// ```
     pub fn json_output() -> bool {
-        crate::script::runtime::settings().json
+        crate::script::runtime::json()
+    }
+
+    /// Switches JSON output on or off for the rest of the run, for a
+    /// script's own `--json` flag: `say` then prints to stderr and
+    /// `json_output()` is true. The global `jhctl --json` stays on.
+    ///
+    /// ```rhai
+    /// if a.json { set_json(true); }
+    /// ```
+    pub fn set_json(on: bool) {
+        crate::script::runtime::set_json(on);
     }
 
     /// The Kubernetes namespace of the hub (`-n/--namespace`, default `jupyterhub`).
@@ -172,6 +189,27 @@ pub mod helpers_module {
     pub fn to_json(value: Dynamic) -> Result<String, Box<EvalAltResult>> {
         let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
         serde_json::to_string_pretty(&json).map_err(super::super::error::failed)
+    }
+
+    /// Rows (maps) as CSV text with a header of `columns`, in that order:
+    /// `()` is blank, a list is joined with `;` (the roster's `groups`
+    /// format), booleans are `true`/`false`. Fields are quoted as needed.
+    ///
+    /// Throws when: a value cannot be written (never for plain values).
+    ///
+    /// ```rhai
+    /// print(to_csv([#{ username: "alice", admin: true }], ["username", "admin"]));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn to_csv(rows: Array, columns: Array) -> Result<String, Box<EvalAltResult>> {
+        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(&columns).map_err(super::super::error::failed)?;
+        for row in crate::script::roster_api::cells(&rows, &columns) {
+            writer.write_record(row.iter().map(crate::roster::Cell::text)).map_err(super::super::error::failed)?;
+        }
+        let bytes = writer.into_inner().map_err(|e| super::super::error::failed(e.error()))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// An ISO 8601 time from the hub (`2026-01-13T09:30:00.123Z`) as

@@ -61,7 +61,7 @@ impl Hub {
             let mut config = HubConfig::new(state.url.clone(), token);
             config.concurrency = settings().concurrency.max(1);
             config.verbose = settings().verbose;
-            config.progress = !settings().quiet && !settings().json;
+            config.progress = !settings().quiet && !super::runtime::json();
             state.client = Some(HubClient::new(config).map_err(bad_input)?);
         }
         let client = state.client.as_ref().expect("set above");

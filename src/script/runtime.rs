@@ -7,6 +7,7 @@
 //! [`set_interrupt`].
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ pub struct Settings {
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 static INTERRUPT: OnceLock<fn() -> bool> = OnceLock::new();
+/// JSON output switched on by the script itself (its own `--json` flag).
+static JSON: AtomicBool = AtomicBool::new(false);
 
 /// What [`block_on`] unwinds with when the REPL's Ctrl-C cuts a call short;
 /// the REPL catches it (`std::panic::catch_unwind`) and goes on.
@@ -50,6 +53,18 @@ pub fn init(settings: Settings) {
 /// The settings of this invocation (defaults when [`init`] was never called).
 pub fn settings() -> &'static Settings {
     SETTINGS.get_or_init(Settings::default)
+}
+
+/// Whether output is one JSON document on stdout: the global `--json`,
+/// or a script's own `--json` ([`set_json`]).
+pub fn json() -> bool {
+    settings().json || JSON.load(Ordering::Relaxed)
+}
+
+/// Switches JSON output on or off for the rest of the run (the global
+/// `--json` stays on when given).
+pub fn set_json(on: bool) {
+    JSON.store(on, Ordering::Relaxed);
 }
 
 /// Lets `interrupted` cut short the call in flight: once it returns true,

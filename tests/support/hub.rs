@@ -53,6 +53,20 @@ impl TestHub {
     ///
     /// Panics with the hub's log when it does not come up within 60 s.
     pub fn start() -> TestHub {
+        // A free port can be taken by another process between the check and
+        // the hub's bind (another test's hub or single-user server): then
+        // the hub exits, or another hub answers; try again on a new port.
+        let mut last = String::new();
+        for _ in 0..3 {
+            match TestHub::try_start() {
+                Ok(hub) => return hub,
+                Err(why) => last = why,
+            }
+        }
+        panic!("the test hub did not start:\n{last}");
+    }
+
+    fn try_start() -> Result<TestHub, String> {
         let scratch = tempfile::Builder::new()
             .prefix("jhctl-hub-")
             .tempdir()
@@ -82,8 +96,8 @@ impl TestHub {
             .build()
             .expect("cannot build an HTTP client");
         let mut hub = TestHub { child, url: format!("http://127.0.0.1:{port}"), token, scratch, client };
-        hub.wait_until_up();
-        hub
+        hub.wait_until_up()?;
+        Ok(hub)
     }
 
     /// The hub's URL, e.g. `http://127.0.0.1:40123` (for `JUPYTERHUB_URL`).
@@ -220,21 +234,27 @@ impl TestHub {
         (status, value)
     }
 
-    fn wait_until_up(&mut self) {
+    /// Waits until this hub (not another process on the port) answers
+    /// `GET /hub/api/user` for our token.
+    fn wait_until_up(&mut self) -> Result<(), String> {
         let started = Instant::now();
-        let url = format!("{}/hub/api/", self.url);
+        let url = format!("{}/hub/api/user", self.url);
         while started.elapsed() < START_TIMEOUT {
             if let Some(status) = self.child.try_wait().expect("cannot check on the hub") {
-                panic!("the test hub exited ({status}) before answering:\n{}", self.log_tail());
+                return Err(format!("the test hub exited ({status}) before answering:\n{}", self.log_tail()));
             }
-            if let Ok(response) = self.client.get(&url).timeout(Duration::from_secs(2)).send() {
-                if response.status() == 200 {
-                    return;
-                }
+            let answer = self
+                .client
+                .get(&url)
+                .header("Authorization", format!("token {}", self.token))
+                .timeout(Duration::from_secs(2))
+                .send();
+            if answer.is_ok_and(|response| response.status() == 200) {
+                return Ok(());
             }
             thread::sleep(Duration::from_millis(100));
         }
-        panic!("the test hub did not answer GET {url} within {START_TIMEOUT:?}:\n{}", self.log_tail());
+        Err(format!("the test hub did not answer GET {url} within {START_TIMEOUT:?}:\n{}", self.log_tail()))
     }
 
     fn log_tail(&self) -> String {
