@@ -38,7 +38,15 @@ pub struct HubConfig {
 impl HubConfig {
     /// A config with default concurrency (8) and retries (5 attempts).
     pub fn new(url: impl Into<String>, token: Token) -> Self {
-        HubConfig { url: url.into(), token, concurrency: 8, dry_run: false, max_attempts: 5, verbose: false, progress: false }
+        HubConfig {
+            url: url.into(),
+            token,
+            concurrency: 8,
+            dry_run: false,
+            max_attempts: 5,
+            verbose: false,
+            progress: false,
+        }
     }
 }
 
