@@ -7,9 +7,9 @@ mod harness;
 
 mod cluster;
 mod cluster_core;
+mod panel;
 mod passwords;
 mod readme;
 mod repl;
 mod spine;
 mod workflows;
-mod panel;

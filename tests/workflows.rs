@@ -275,7 +275,8 @@ fn create_5000_users() {
     let rows: String = (0..5000).map(|i| format!("big{i:04}\n")).collect();
     let roster = format!("username\n{rows}");
     let out = jhctl(&hub, &[("big.csv", roster.as_bytes())], &["manage-users", "create", "big.csv"]);
-    let tail: String = out.stdout.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+    let tail: String =
+        out.stdout.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
     assert_eq!(out.status, 0, "{tail}\n{}", out.stderr);
     // A chunk whose answer is lost under load is sent again and then
     // counts as `exists`: created and existing add up to every user.
