@@ -109,6 +109,8 @@ impl HubClient {
             return Err(HubError::Url { url: config.url, reason: "the scheme must be http or https".into() });
         }
         let http = reqwest::Client::builder()
+            // A plain-http hub needs no root certificates: skip reading them.
+            .tls_built_in_native_certs(parsed.scheme() == "https")
             .user_agent(concat!("jhctl/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))

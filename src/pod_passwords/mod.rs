@@ -10,6 +10,8 @@
 
 mod hash;
 
+use std::collections::HashMap;
+
 use serde_json::{json, Value};
 
 pub use hash::{hash_all, DEFAULT_COST};
@@ -103,12 +105,14 @@ pub async fn set_passwords(
             options.force_change_db.clone(),
         ];
         let output = cluster.exec(&options.namespace, &options.target, &command, &stdin).await?;
-        let answers: Vec<Value> =
+        let lines: Vec<Value> =
             String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-        let fatal = answers.iter().find_map(|a| a.get("fatal").and_then(Value::as_str)).map(str::to_string);
+        let fatal = lines.iter().find_map(|a| a.get("fatal").and_then(Value::as_str)).map(str::to_string);
+        let answers: HashMap<&str, &Value> =
+            lines.iter().filter_map(|a| Some((a.get("username")?.as_str()?, a))).collect();
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
         for (i, name) in sent {
-            let answer = answers.iter().find(|a| a.get("username").and_then(Value::as_str) == Some(name.as_str()));
+            let answer = answers.get(name.as_str());
             results[i] = Some(match answer {
                 Some(a) if a.get("ok").and_then(Value::as_bool) == Some(true) => {
                     ItemResult::new(name, ItemStatus::Updated)

@@ -1,0 +1,378 @@
+//! The Markdown report: the hub-jobs table, where the time goes, start-up,
+//! rosters, the targets, and the machine it ran on.
+
+use std::fmt::Write;
+use std::fs;
+use std::time::Duration;
+
+use crate::stats::{self, duration, ratio, size, Cell, Job, Mode};
+use crate::{Bench, Extra};
+
+/// Prints the report on stdout.
+pub fn print(b: &Bench) {
+    let mut out = String::new();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let _ = writeln!(out, "# jhctl benchmark (jhbench)\n");
+    let _ = writeln!(out, "Command: `cargo bench --bench jhbench -- {}`\n", args.join(" "));
+    let _ = writeln!(out, "Machine: {}\n", machine());
+    let _ = writeln!(
+        out,
+        "Load average (1, 5, 15 min) at the start: {}; at the end: {} (other work on the machine shares the cores).\n",
+        b.load_before,
+        load_average()
+    );
+    let versions =
+        b.hub.run_python("import jupyterhub, sys; print(jupyterhub.__version__, sys.version.split()[0])", &[]);
+    let mut versions = versions.split_whitespace();
+    let _ = writeln!(
+        out,
+        "Hub: the test hub (tests/support/hub.rs): JupyterHub {} on Python {}, sqlite database in `{}`, no proxy, \
+         the admin API of tests/hub/admin_api.py. jhctl {} release binary (`{}`). Date: {}. Whole run: {}.\n",
+        versions.next().unwrap_or("?"),
+        versions.next().unwrap_or("?"),
+        b.opts.hub_dir.display(),
+        env!("CARGO_PKG_VERSION"),
+        b.jhctl.display(),
+        chrono::Local::now().format("%Y-%m-%d %H:%M"),
+        duration(b.started.elapsed()),
+    );
+    hub_jobs(b, &mut out);
+    time_split(b, &mut out);
+    extras(&mut out, "Start-up", &b.startup);
+    extras(&mut out, "Rosters", &b.rosters);
+    targets(b, &mut out);
+    print!("{out}");
+}
+
+/// The first three fields of `/proc/loadavg`.
+pub fn load_average() -> String {
+    let text = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown CPU".to_string(), |(_, m)| m.trim().to_string());
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib: u64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cores} cores (nproc), {model}, {:.1} GiB memory, Linux {}",
+        mem_kib as f64 / 1024.0 / 1024.0,
+        kernel.trim()
+    )
+}
+
+fn latency(ms: u64) -> String {
+    format!("{ms} ms")
+}
+
+/// The limit a row is compared with: export's is the listing's.
+fn limit_of(b: &Bench, job: Job, n: usize, ms: u64, cell: &Cell) -> Option<Duration> {
+    if job == Job::Export {
+        return b.results.get(&(Job::List, n, ms)).and_then(Cell::limit);
+    }
+    cell.limit()
+}
+
+fn hub_jobs(b: &Bench, out: &mut String) {
+    if b.results.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Hub jobs\n");
+    let _ = writeln!(
+        out,
+        "| job | users | latency | hub limit | jhctl | one-at-a-time | jhctl/limit | speed-up | jhctl peak RSS |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (&(job, n, ms), cell) in &b.results {
+        let limit = limit_of(b, job, n, ms, cell);
+        let jhctl = cell.jhctl();
+        let seq = cell.seq();
+        let mark_limit = match job {
+            Job::PasswordsExec => " †",
+            Job::Export => " §",
+            _ => "",
+        };
+        let mark_seq = if cell.seq_sample.is_some() { " ‡" } else { "" };
+        let opt = |d: Option<Duration>| d.map_or("–".to_string(), duration);
+        let rss = cell.jhctl.iter().filter_map(|s| s.rss_kib).max().map_or("–".to_string(), size);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {}{mark_limit} | {} | {}{}{mark_seq} | {} | {} | {rss} |",
+            job.command(),
+            fmt_count(cell.users),
+            latency(ms),
+            opt(limit),
+            opt(jhctl),
+            if cell.seq_sample.is_some() { "~" } else { "" },
+            opt(seq),
+            match (jhctl, limit) {
+                (Some(j), Some(l)) => ratio(j, l),
+                _ => "–".into(),
+            },
+            match (seq, jhctl) {
+                (Some(s), Some(j)) => ratio(s, j),
+                _ => "–".into(),
+            },
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "- **latency**: added each way by a TCP proxy on loopback that delays every chunk by that much \
+         (TCP handshakes are not delayed); 0 ms is a direct loopback connection. The Kubernetes API \
+         (for `--via exec`) goes through the same kind of proxy."
+    );
+    let _ = writeln!(
+        out,
+        "- **hub limit**: the bench's own reqwest + tokio client, the most direct way to do the job: creation \
+         is one `POST /hub/api/users` with every name; set-admin, delete and set-password keep {} requests in \
+         flight (1,000 at once is slower: the hub's one thread then spends its time on connections); listing reads page 1, then every other page at once. No retries, no \
+         checks, no output.",
+        b.opts.limit_concurrency
+    );
+    let _ = writeln!(
+        out,
+        "- **jhctl**: the bundled script through the release binary, {}, stdout to a file.",
+        match b.opts.jhctl_concurrency {
+            Some(n) => format!("with `--concurrency {n}`"),
+            None => "jhctl's default concurrency".to_string(),
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- **one-at-a-time**: `jhctl --concurrency 1 run seq.rhai JOB FILE`, a script the bench writes that loops \
+         over the roster calling `hub.create_users([name])`, `hub.set_admin([name], true)`, \
+         `hub.delete_users([name])` or `hub.set_passwords([row], ...)`: one request per user, one after \
+         another, the way the old Python scripts worked. For list and export: `jhctl --concurrency 1 \
+         manage-users list|export` (pages one after another)."
+    );
+    let _ = writeln!(out, "- **§** export's limit is the listing's (writing the file is client work).");
+    let _ = writeln!(
+        out,
+        "- **set-passwords --via api** uses the first {} users: the hub's set-password handler bcrypt-hashes \
+         each password (cost 12) in its one event-loop thread, so every client needs about users × one hash.",
+        b.opts.api_password_users
+    );
+    let _ = writeln!(
+        out,
+        "- **†** set-passwords --via exec: the limit is computed, users × one cost-12 hash ({} here, bcrypt \
+         crate) ÷ {} cores; jhctl hashes everything, then runs one exec of the constant program in the fake \
+         hub pod (a local `python3` writing the two dbm files). All {} cores together hash one password every \
+         {} here, so users × that is what this machine can do at best.",
+        duration(b.hash_time),
+        b.cores,
+        b.cores,
+        duration(b.parallel_hash_time),
+    );
+    let _ = writeln!(
+        out,
+        "- **‡** one exec per user (hash of one password, one exec), measured on {} users and scaled to the \
+         row's users.",
+        b.opts.exec_sample
+    );
+    let _ = writeln!(
+        out,
+        "- Medians of {} runs for hub limit and jhctl; {} run(s) for one-at-a-time and both set-passwords jobs. \
+         **jhctl/limit** is jhctl's time over the hub's limit (1.00× = as fast as the hub can go); **speed-up** \
+         is one-at-a-time over jhctl. Peak RSS is the jhctl process's maximum resident set size \
+         (GNU time's `%M`; the largest of the runs).\n",
+        b.opts.runs, b.opts.slow_runs
+    );
+}
+
+fn fmt_count(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn busy(samples: &[stats::Sample]) -> String {
+    let wall = stats::median(samples.iter().map(|s| s.wall));
+    let cpu = stats::median(samples.iter().map(|s| s.hub_cpu));
+    match (wall, cpu) {
+        (Some(w), Some(c)) => {
+            format!("{} of {} ({:.0}%)", duration(c), duration(w), 100.0 * c.as_secs_f64() / w.as_secs_f64().max(1e-9))
+        }
+        _ => "–".into(),
+    }
+}
+
+fn time_split(b: &Bench, out: &mut String) {
+    if b.results.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Where the time goes\n");
+    let _ = writeln!(
+        out,
+        "Hub CPU is the hub process's user + system time during the measurement (`/proc/PID/stat`); the hub is \
+         one Python thread, so 100% means the hub itself is the bottleneck. jhctl CPU is the jhctl process's \
+         own user + system time (rusage).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| job | users | latency | hub CPU, hub limit | hub CPU, jhctl | hub CPU, one-at-a-time | jhctl CPU |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (&(job, _n, ms), cell) in &b.results {
+        let cpu = stats::median(cell.jhctl.iter().filter_map(|s| s.cpu)).map_or("–".into(), duration);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {cpu} |",
+            job.command(),
+            fmt_count(cell.users),
+            latency(ms),
+            busy(cell.samples(Mode::Limit)),
+            busy(cell.samples(Mode::Jhctl)),
+            busy(cell.samples(Mode::Seq)),
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn extras(out: &mut String, title: &str, extras: &[Extra]) {
+    if extras.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## {title}\n");
+    let _ = writeln!(out, "| command | rows | runs | median time | peak RSS | CPU |");
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
+    for e in extras {
+        let wall = stats::median(e.samples.iter().map(|m| m.wall)).map_or("–".into(), duration);
+        let rss = e.samples.iter().map(|m| m.max_rss_kib).max().map_or("–".into(), size);
+        let cpu = stats::median(e.samples.iter().map(|m| m.cpu)).map_or("–".into(), duration);
+        let rows = e.rows.map_or("–".into(), fmt_count);
+        let _ = writeln!(out, "| {} | {rows} | {} | {wall} | {rss} | {cpu} |", e.label, e.samples.len());
+    }
+    let _ = writeln!(out);
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        "✅ met"
+    } else {
+        "❌ missed"
+    }
+}
+
+fn targets(b: &Bench, out: &mut String) {
+    let _ = writeln!(out, "## Targets\n");
+    let _ = writeln!(out, "| target | measured | |");
+    let _ = writeln!(out, "| --- | --- | --- |");
+    // 1. within 1.15× of the limit
+    let mut misses = Vec::new();
+    let mut worst: Option<(f64, String)> = None;
+    for (&(job, n, ms), cell) in &b.results {
+        let (Some(j), Some(l)) = (cell.jhctl(), limit_of(b, job, n, ms, cell)) else { continue };
+        if job == Job::PasswordsExec {
+            continue; // its own target below
+        }
+        let r = j.as_secs_f64() / l.as_secs_f64().max(1e-9);
+        let what = format!("{} {} users {}: {r:.2}×", job.key(), fmt_count(cell.users), latency(ms));
+        if r > 1.15 {
+            misses.push(what.clone());
+        }
+        if worst.as_ref().is_none_or(|(w, _)| r > *w) {
+            worst = Some((r, what));
+        }
+    }
+    if let Some((_, worst)) = worst {
+        let measured =
+            if misses.is_empty() { format!("worst: {worst}") } else { format!("over 1.15×: {}", misses.join("; ")) };
+        let _ = writeln!(
+            out,
+            "| jhctl within 1.15× of the hub's limit, every job and latency | {measured} | {} |",
+            mark(misses.is_empty())
+        );
+    }
+    // 2. ≥ 20× one-at-a-time at 25 ms, 1000 users
+    for job in [Job::Create, Job::Delete, Job::SetAdmin] {
+        for (&(j, n, ms), cell) in &b.results {
+            if j != job || ms != 25 || n != 1000 {
+                continue;
+            }
+            if let (Some(s), Some(jh)) = (cell.seq(), cell.jhctl()) {
+                let r = s.as_secs_f64() / jh.as_secs_f64();
+                let _ = writeln!(
+                    out,
+                    "| {} of 1,000 users at 25 ms: ≥ 20× faster than one-at-a-time | {r:.1}× ({} vs {}) | {} |",
+                    job.key(),
+                    duration(jh),
+                    duration(s),
+                    mark(r >= 20.0)
+                );
+            }
+        }
+    }
+    // 3. exec within 1.2× of users × hash ÷ cores, one exec
+    for (&(job, n, ms), cell) in &b.results {
+        if job != Job::PasswordsExec || n != 1000 {
+            continue;
+        }
+        if let (Some(j), Some(l)) = (cell.jhctl(), cell.limit()) {
+            let r = j.as_secs_f64() / l.as_secs_f64();
+            let one = cell.execs.iter().all(|&e| e == 1) && !cell.execs.is_empty();
+            let machine = b.parallel_hash_time.mul_f64(n as f64);
+            let _ = writeln!(
+                out,
+                "| set-passwords --via exec, 1,000 users, {}: within 1.2× of users × hash ÷ cores ({}), one exec | \
+                 {} = {r:.2}×; execs per run: {:?}; users × hash on all cores as measured here: {} ({:.2}×) | {} |",
+                latency(ms),
+                duration(l),
+                duration(j),
+                cell.execs,
+                duration(machine),
+                j.as_secs_f64() / machine.as_secs_f64(),
+                mark(r <= 1.2 && one)
+            );
+        }
+    }
+    // 4. start-up under 20 ms
+    for e in &b.startup {
+        if let Some(w) = stats::median(e.samples.iter().map(|m| m.wall)) {
+            let _ = writeln!(
+                out,
+                "| start-up under 20 ms: {} | {} | {} |",
+                e.label,
+                duration(w),
+                mark(w < Duration::from_millis(20))
+            );
+        }
+    }
+    // 5. 100,000-row XLSX read
+    for e in &b.rosters {
+        if !e.label.starts_with("read xlsx") {
+            continue;
+        }
+        if let Some(w) = stats::median(e.samples.iter().map(|m| m.wall)) {
+            let rss = e.samples.iter().map(|m| m.max_rss_kib).max().unwrap_or(0);
+            let ok = w < Duration::from_secs(2) && rss * 1024 < 300_000_000;
+            let _ = writeln!(
+                out,
+                "| {}-row XLSX read under 2 s and 300 MB | {}, {} | {} |",
+                fmt_count(e.rows.unwrap_or(0)),
+                duration(w),
+                size(rss),
+                mark(ok)
+            );
+        }
+    }
+    let _ = writeln!(out);
+}
