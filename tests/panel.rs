@@ -8,16 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use serde_json::{json, Value};
 
 use crate::support::hub::TestHub;
-use crate::support::test::{Output, Test};
-
-/// Runs jhctl in a fresh folder holding `files`, against `hub`; returns the output and the folder's test.
-fn jhctl(hub: &TestHub, files: &[(&str, &[u8])], args: &[&str]) -> (Output, Test) {
-    let mut test = Test::new().hub(hub).args(args);
-    for (name, contents) in files {
-        test = test.file(name, contents);
-    }
-    (test.run(), test)
-}
+use crate::support::test::{run_in as jhctl, Output};
 
 /// Runs jhctl without files.
 fn run(hub: &TestHub, args: &[&str]) -> Output {
@@ -67,26 +58,9 @@ fn running(hub: &TestHub, name: &str) -> bool {
     hub.user(name).unwrap()["server"].is_string()
 }
 
-/// Checks in the admin API's store whether `name` has `password`; returns `(verifies, force_change)`.
-fn stored(hub: &TestHub, name: &str, password: &str) -> Option<(bool, bool)> {
-    let script = "import sqlite3, sys, bcrypt\n\
-        db = sqlite3.connect(sys.argv[1])\n\
-        known = db.execute(\"select name from sqlite_master where name='passwords'\").fetchone()\n\
-        row = known and db.execute('select hash, force_change from passwords where username=?', (sys.argv[2],)).fetchone()\n\
-        print('none' if row is None else '%s %s' % (bcrypt.checkpw(sys.argv[3].encode(), row[0].encode()), bool(row[1])))";
-    let store = hub.store();
-    match hub.run_python(script, &[store.to_str().unwrap(), name, password]).as_str() {
-        "none" => None,
-        text => {
-            let (ok, force) = text.split_once(' ').unwrap();
-            Some((ok == "True", force == "True"))
-        }
-    }
-}
-
 /// Whether the admin API's store holds any password for `name`.
 fn has_password(hub: &TestHub, name: &str) -> bool {
-    stored(hub, name, "-").is_some()
+    hub.stored_password(name, "-").is_some()
 }
 
 fn set_quota(hub: &TestHub, name: &str, amount: i64) {
@@ -133,7 +107,7 @@ fn create_enrols_a_class_with_generated_passwords_and_a_group() {
         assert_eq!(row[1].len(), 12, "{row:?}");
         assert_eq!(row[2], "true");
         assert!(!out.stdout.contains(&row[1]) && !out.stderr.contains(&row[1]), "a password was printed");
-        assert_eq!(stored(&hub, &row[0], &row[1]), Some((true, true)));
+        assert_eq!(hub.stored_password(&row[0], &row[1]), Some((true, true)));
     }
     assert!(!has_password(&hub, "old1"), "an existing user's password was changed");
 
@@ -148,8 +122,8 @@ fn create_enrols_a_class_with_generated_passwords_and_a_group() {
     let results = json_of(&out);
     assert_eq!(results[0], json!({ "name": "new3", "status": "created", "error": null, "password_status": "updated" }));
     assert!(out.stderr.contains("✅ Set password for: new4\n"), "{out}");
-    assert_eq!(stored(&hub, "new3", "Welcome123"), Some((true, false)));
-    assert_eq!(stored(&hub, "new4", "Welcome123"), Some((true, false)));
+    assert_eq!(hub.stored_password("new3", "Welcome123"), Some((true, false)));
+    assert_eq!(hub.stored_password("new4", "Welcome123"), Some((true, false)));
 
     // Asking for a sheet without a password option is bad usage; nothing is created.
     let (out, _) = jhctl(&hub, &[("x.csv", b"username\nnew5\n")], &["manage-users", "create", "x.csv", "-o", "s.csv"]);

@@ -7,34 +7,7 @@ use serde_json::Value;
 
 use crate::support::fake_k8s::FakeCluster;
 use crate::support::hub::TestHub;
-use crate::support::test::{Output, Test};
-
-/// Runs jhctl in a fresh folder holding `files`, against `hub`; returns the output and the folder's test.
-fn jhctl(hub: &TestHub, files: &[(&str, &[u8])], args: &[&str]) -> (Output, Test) {
-    let mut test = Test::new().hub(hub).args(args);
-    for (name, contents) in files {
-        test = test.file(name, contents);
-    }
-    (test.run(), test)
-}
-
-/// Checks in the admin API's store whether `name` has `password`; returns `(verifies, force_change)`.
-fn stored(hub: &TestHub, name: &str, password: &str) -> Option<(bool, bool)> {
-    let script = "import sqlite3, sys, bcrypt\n\
-        db = sqlite3.connect(sys.argv[1])\n\
-        known = db.execute(\"select name from sqlite_master where name='passwords'\").fetchone()\n\
-        row = known and db.execute('select hash, force_change from passwords where username=?', (sys.argv[2],)).fetchone()\n\
-        print('none' if row is None else '%s %s' % (bcrypt.checkpw(sys.argv[3].encode(), row[0].encode()), bool(row[1])))";
-    let store = hub.store();
-    let out = hub.run_python(script, &[store.to_str().unwrap(), name, password]);
-    match out.as_str() {
-        "none" => None,
-        text => {
-            let (ok, force) = text.split_once(' ').unwrap();
-            Some((ok == "True", force == "True"))
-        }
-    }
-}
+use crate::support::test::{run_in as jhctl, Test};
 
 fn read_csv(test: &Test, name: &str) -> Vec<Vec<String>> {
     let path = test.dir().join(name);
@@ -56,14 +29,14 @@ fn guide_password_column() {
     assert!(out.stdout.contains("too short"), "{out}");
     assert!(out.stdout.contains("  ✅ Success: 2\n  ❌ Failed: 1\n"), "{out}");
     assert!(!out.stdout.contains("Secret-123") && !out.stderr.contains("Secret-123"), "a password was printed");
-    assert_eq!(stored(&hub, "ann", "Secret-123"), Some((true, true)));
-    assert_eq!(stored(&hub, "ben", "pa ss word"), Some((true, true)));
-    assert_eq!(stored(&hub, "cid", "short"), None);
+    assert_eq!(hub.stored_password("ann", "Secret-123"), Some((true, true)));
+    assert_eq!(hub.stored_password("ben", "pa ss word"), Some((true, true)));
+    assert_eq!(hub.stored_password("cid", "short"), None);
 
     // The same file with --no-force-change, through the bundled script.
     let (out, _) = jhctl(&hub, file, &["set-passwords", "users_with_passwords.csv", "--no-force-change"]);
     assert!(out.expect_status(1).stdout.contains("✅ Set password for: ann\n"));
-    assert_eq!(stored(&hub, "ann", "Secret-123"), Some((true, false)));
+    assert_eq!(hub.stored_password("ann", "Secret-123"), Some((true, false)));
 }
 
 #[test]
@@ -84,7 +57,7 @@ fn guide_generate_with_output() {
         assert_eq!(row[1].len(), 12);
         assert!(!row[1].contains(['l', 'I', 'O', '0', '1']), "{}", row[1]);
         assert_eq!(row[2], "true");
-        assert_eq!(stored(&hub, &row[0], &row[1]), Some((true, true)));
+        assert_eq!(hub.stored_password(&row[0], &row[1]), Some((true, true)));
         assert!(!out.stdout.contains(&row[1]), "a generated password was printed");
     }
 
@@ -107,8 +80,8 @@ fn guide_default_password_for_all() {
         &["manage-users", "set-passwords", "users.csv", "--generate", "--default-password", "Welcome123"],
     );
     out.expect_status(0);
-    assert_eq!(stored(&hub, "s1", "Welcome123"), Some((true, true)));
-    assert_eq!(stored(&hub, "s2", "Welcome123"), Some((true, true)));
+    assert_eq!(hub.stored_password("s1", "Welcome123"), Some((true, true)));
+    assert_eq!(hub.stored_password("s2", "Welcome123"), Some((true, true)));
 }
 
 #[test]
@@ -119,7 +92,7 @@ fn no_password_column_and_no_generate_changes_nothing() {
     let out = out.expect_status(2);
     assert!(out.stderr.contains("has no 'password' column and --generate was not given: nothing changed"), "{out}");
     assert!(out.stderr.contains("--generate --default-password"), "{out}");
-    assert_eq!(stored(&hub, "s1", "x"), None);
+    assert_eq!(hub.stored_password("s1", "x"), None);
 }
 
 const EXEC_SCRIPT: &str = "import dbm, sys, bcrypt, json\n\

@@ -4,15 +4,11 @@
 use serde_json::{json, Value};
 
 use crate::support::hub::TestHub;
-use crate::support::test::{Output, Test};
+use crate::support::test::{run_in, Output, Test};
 
 /// Runs jhctl in a fresh folder holding `files`, against `hub`.
 fn jhctl(hub: &TestHub, files: &[(&str, &[u8])], args: &[&str]) -> Output {
-    let mut test = Test::new().hub(hub).args(args);
-    for (name, contents) in files {
-        test = test.file(name, contents);
-    }
-    test.run()
+    run_in(hub, files, args).0
 }
 
 fn admins(hub: &TestHub) -> Vec<String> {

@@ -151,6 +151,25 @@ impl TestHub {
         String::from_utf8_lossy(&output.stdout).trim().to_string()
     }
 
+    /// Whether the admin API's store holds a hash of `password` for
+    /// `name`: `None` when it has no password for `name`, else
+    /// `(bcrypt.checkpw accepts it, force change flag)`.
+    pub fn stored_password(&self, name: &str, password: &str) -> Option<(bool, bool)> {
+        let script = "import sqlite3, sys, bcrypt\n\
+            db = sqlite3.connect(sys.argv[1])\n\
+            known = db.execute(\"select name from sqlite_master where name='passwords'\").fetchone()\n\
+            row = known and db.execute('select hash, force_change from passwords where username=?', (sys.argv[2],)).fetchone()\n\
+            print('none' if not row else '%s %s' % (bcrypt.checkpw(sys.argv[3].encode(), row[0].encode()), bool(row[1])))";
+        let store = self.store();
+        match self.run_python(script, &[store.to_str().expect("a UTF-8 path"), name, password]).as_str() {
+            "none" => None,
+            text => {
+                let (ok, force) = text.split_once(' ').expect("two words");
+                Some((ok == "True", force == "True"))
+            }
+        }
+    }
+
     /// Sends `method path` (path from the hub's root, e.g. `/hub/api/users`)
     /// with the admin token and an optional JSON body. Returns the status and
     /// the body as JSON (`Null` when empty, a string when not JSON).

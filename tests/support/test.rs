@@ -174,3 +174,13 @@ impl std::fmt::Display for Output {
         write!(f, "--- exit code {} ---\n--- stdout ---\n{}--- stderr ---\n{}", self.status, self.stdout, self.stderr)
     }
 }
+
+/// Runs jhctl against `hub` in a fresh folder holding `files`; returns the
+/// output and the test (for the folder's files).
+pub fn run_in(hub: &TestHub, files: &[(&str, &[u8])], args: &[&str]) -> (Output, Test) {
+    let mut test = Test::new().hub(hub).args(args);
+    for (name, contents) in files {
+        test = test.file(name, contents);
+    }
+    (test.run(), test)
+}
