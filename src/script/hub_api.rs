@@ -205,9 +205,31 @@ pub mod hub_module {
     #[rhai_fn(name = "users", pure, return_raw)]
     pub fn users_with(hub: &mut Hub, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        let get = |k: &str| options.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
-        let query = UserQuery { name_filter: get("filter"), state: get("state"), sort: get("sort") };
-        to_array(&block_on(client.users(&query)).map_err(failed)?)
+        to_array(&block_on(client.users(&user_query(&options))).map_err(failed)?)
+    }
+
+    /// Users matching filters (as `hub.users(options)`) and every quota
+    /// record, fetched at the same time: `#{users, quotas}`, where `quotas`
+    /// is `()` when the hub has no quota API.
+    ///
+    /// Throws when: the hub cannot be reached or refuses the token.
+    ///
+    /// ```rhai
+    /// let both = hub.users_and_quotas(#{ state: "active" });
+    /// print(`${both.users.len()} users, quota: ${both.quotas != ()}`);
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn users_and_quotas(hub: &mut Hub, options: Map) -> Result<Map, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        let query = user_query(&options);
+        let (users, quotas) = block_on(async { futures::join!(client.users(&query), client.quotas()) });
+        let mut out = Map::new();
+        out.insert("users".into(), to_array(&users.map_err(failed)?)?.into());
+        out.insert(
+            "quotas".into(),
+            quotas.ok().map(|q| to_array(&q)).transpose()?.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+        );
+        Ok(out)
     }
 
     /// One user as a map, or `()` when there is no such user.
@@ -420,6 +442,12 @@ pub mod hub_module {
         let client = hub.client()?;
         results(merge(items(&list), |batch| block_on(client.remove_from_group(group, &names_of(batch)))))
     }
+}
+
+/// The hub's user filters from a script's options map.
+fn user_query(options: &Map) -> UserQuery {
+    let get = |k: &str| options.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
+    UserQuery { name_filter: get("filter"), state: get("state"), sort: get("sort") }
 }
 
 fn names_of(batch: Vec<(String, Option<bool>)>) -> Vec<String> {
