@@ -5,7 +5,7 @@
 
 use rhai::{Dynamic, Map};
 
-use crate::hub::{ItemResult, ItemStatus};
+use crate::hub::ItemResult;
 
 /// One entry of a batch argument.
 pub enum Item {
@@ -73,9 +73,4 @@ pub fn merge(items: Vec<Item>, send: impl FnOnce(Vec<(String, Option<bool>)>) ->
                 .unwrap_or_else(|| ItemResult::failed("", "no result; this is a bug, please report it"))
         })
         .collect()
-}
-
-/// Whether a status counts as done (for summaries).
-pub fn is_ok(status: ItemStatus) -> bool {
-    status != ItemStatus::Failed
 }
