@@ -198,17 +198,28 @@ impl TestHub {
         }
     }
 
-    /// Every user's name, following all pages.
+    /// Every user's name, following all pages, sorted (the hub lists by
+    /// creation, and concurrent requests create in any order).
     pub fn usernames(&self) -> Vec<String> {
-        self.all_pages("/hub/api/users")
+        let mut names: Vec<String> = self
+            .all_pages("/hub/api/users")
             .iter()
             .map(|user| user["name"].as_str().expect("user without a name").to_string())
-            .collect()
+            .collect();
+        names.sort();
+        names
     }
 
-    /// Every group model (`name`, `users`, ...), following all pages.
+    /// Every group model (`name`, `users`, ...), following all pages, with
+    /// each group's `users` sorted.
     pub fn groups(&self) -> Vec<Value> {
-        self.all_pages("/hub/api/groups")
+        let mut groups = self.all_pages("/hub/api/groups");
+        for group in &mut groups {
+            if let Some(users) = group.get_mut("users").and_then(Value::as_array_mut) {
+                users.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            }
+        }
+        groups
     }
 
     /// Creates group `name` with `members` (who must exist).
