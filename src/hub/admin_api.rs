@@ -159,17 +159,20 @@ impl HubClient {
         }
     }
 
+    /// `GET path` of the admin API; a non-2xx answer is an error saying `what` failed.
+    async fn admin_get(&self, what: impl Into<String>, path: &str) -> Result<Value, HubError> {
+        let reply = self.call(Method::GET, path, &[], None).await?;
+        if reply.ok() {
+            Ok(reply.body)
+        } else {
+            Err(HubError::Status { what: what.into(), status: reply.status.as_u16(), message: admin_failure(&reply) })
+        }
+    }
+
     /// A password made by the hub (`GET /hub/admin/api/generate-password`).
     pub async fn generate_password(&self) -> Result<String, HubError> {
-        let reply = self.call(Method::GET, "/hub/admin/api/generate-password", &[], None).await?;
-        if !reply.ok() {
-            return Err(HubError::Status {
-                what: "generate a password".into(),
-                status: reply.status.as_u16(),
-                message: admin_failure(&reply),
-            });
-        }
-        reply.body.get("password").and_then(Value::as_str).map(str::to_string).ok_or_else(|| HubError::Decode {
+        let body = self.admin_get("generate a password", "/hub/admin/api/generate-password").await?;
+        body.get("password").and_then(Value::as_str).map(str::to_string).ok_or_else(|| HubError::Decode {
             what: "generate a password".into(),
             reason: "no `password` in the answer".into(),
         })
@@ -177,15 +180,8 @@ impl HubClient {
 
     /// Every user's quota record (users without a record are not listed).
     pub async fn quotas(&self) -> Result<Vec<QuotaEntry>, HubError> {
-        let reply = self.call(Method::GET, "/hub/admin/api/quota", &[], None).await?;
-        if !reply.ok() {
-            return Err(HubError::Status {
-                what: "list quota".into(),
-                status: reply.status.as_u16(),
-                message: admin_failure(&reply),
-            });
-        }
-        let users = reply.body.get("users").cloned().unwrap_or(Value::Array(Vec::new()));
+        let body = self.admin_get("list quota", "/hub/admin/api/quota").await?;
+        let users = body.get("users").cloned().unwrap_or(Value::Array(Vec::new()));
         serde_json::from_value(users).map_err(|e| HubError::Decode { what: "list quota".into(), reason: e.to_string() })
     }
 
@@ -193,15 +189,7 @@ impl HubClient {
     pub async fn quota(&self, name: &str) -> Result<Value, HubError> {
         let name = name.trim().to_lowercase();
         let path = format!("/hub/admin/api/quota/{}", Self::segment(&name));
-        let reply = self.call(Method::GET, &path, &[], None).await?;
-        if !reply.ok() {
-            return Err(HubError::Status {
-                what: format!("quota of `{name}`"),
-                status: reply.status.as_u16(),
-                message: admin_failure(&reply),
-            });
-        }
-        Ok(reply.body)
+        self.admin_get(format!("quota of `{name}`"), &path).await
     }
 
     /// Sets balances with `/quota/batch`, in requests of at most 1000
