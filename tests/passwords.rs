@@ -112,9 +112,12 @@ fn via_exec_one_exec_for_200_users() {
     let tricky = "q\"u'o\\te $(touch pwned) `x`\nline two ünïcødé 密码";
     let mut roster = String::from("username,password\n");
     roster += &format!("tricky,\"{}\"\n", tricky.replace('"', "\"\""));
+    let mut names = vec!["tricky".to_string()];
     for i in 1..200 {
         roster += &format!("user{i:03},Password-{i:03}\n");
+        names.push(format!("user{i:03}"));
     }
+    hub.create_users(&names.iter().map(String::as_str).collect::<Vec<_>>(), false);
     let passwords_db = pod_dir.join("passwords.dbm");
     let force_db = pod_dir.join("force_password_change.dbm");
     let test = Test::new().hub(&hub).env("KUBECONFIG", cluster.kubeconfig_path()).file("users.csv", &roster).args([

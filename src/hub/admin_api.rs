@@ -19,13 +19,32 @@ pub const QUOTA_BATCH_MAX: usize = 1000;
 /// The largest amount the quota API accepts, either sign.
 pub const QUOTA_LIMIT: i64 = 10_000_000;
 
-/// One user's password to set.
-#[derive(Clone, Debug)]
+/// One user's password to set: one item of a password batch.
+#[derive(Clone)]
 pub struct PasswordRow {
+    /// The item's key (e.g. its index in the roster): its result carries it back.
+    pub id: usize,
     /// The username as given; normalised before sending.
     pub name: String,
     /// The new password. Never printed.
     pub password: String,
+}
+
+impl std::fmt::Debug for PasswordRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordRow").field("id", &self.id).field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// One user's balance to set: one item of a quota batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaRow {
+    /// The item's key (e.g. its index in the roster): its result carries it back.
+    pub id: usize,
+    /// The username as given; normalised before sending.
+    pub name: String,
+    /// The balance to set.
+    pub amount: i64,
 }
 
 /// One user's quota record, as `GET /hub/admin/api/quota` lists it.
@@ -49,7 +68,7 @@ pub struct QuotaEntry {
 pub enum QuotaAction {
     /// Set the balance to the amount (at least 0).
     Set(i64),
-    /// Add the amount (negative takes away).
+    /// Add the amount (more than 0; use `Deduct` to take away).
     Add(i64),
     /// Take the amount away (more than 0; fails when the balance is short).
     Deduct(i64),
@@ -69,11 +88,16 @@ impl QuotaAction {
         }
     }
 
+    /// Whether sending it twice moves the balance twice.
+    fn moves_a_counter(self) -> bool {
+        matches!(self, QuotaAction::Add(_) | QuotaAction::Deduct(_))
+    }
+
     /// Why the amount cannot be sent, checked before any request.
     pub fn problem(self) -> Option<String> {
         let (n, min) = match self {
             QuotaAction::Set(n) => (n, 0),
-            QuotaAction::Add(n) => (n, -QUOTA_LIMIT),
+            QuotaAction::Add(n) => (n, 1),
             QuotaAction::Deduct(n) => (n, 1),
             QuotaAction::Unlimited(_) => return None,
         };
@@ -86,6 +110,12 @@ fn admin_failure(reply: &Reply) -> String {
         300..=399 => format!(
             "{} - the hub sent its login page: it does not accept the token for the admin API; use an admin's token",
             reply.status.as_u16()
+        ),
+        401 | 403 => format!(
+            "{} - {}: the hub's admin API needs the token of a user with the admin flag (scopes are not enough); \
+             use an admin's token, or make its owner an admin with `jhctl manage-users set-admin NAME`",
+            reply.status.as_u16(),
+            reply.message()
         ),
         404 if reply.body.get("error").is_none() => {
             "404 - the hub has no admin API at /hub/admin/api; this command needs the hub's admin extension".into()
@@ -110,51 +140,87 @@ fn admin_failure(reply: &Reply) -> String {
 
 impl HubClient {
     /// Sets passwords through `POST /hub/admin/api/set-password`,
-    /// concurrently. One result per row: `updated`, `failed` (with the
-    /// hub's message, e.g. too short) or `planned`.
+    /// concurrently. One result per row, keyed by its id: `updated`,
+    /// `failed` (with the hub's message, e.g. too short, or "not a user of
+    /// this hub"), `unknown` or `planned`.
     pub async fn set_passwords(&self, rows: &[PasswordRow], force_change: bool) -> Vec<ItemResult> {
         self.set_passwords_each(rows, force_change, |_, _| {}).await
     }
 
-    /// [`HubClient::set_passwords`], calling `on_result(index, result)` as
+    /// [`HubClient::set_passwords`], calling `on_result(row, result)` as
     /// each answer arrives, so a caller can record a password the moment
     /// the hub has taken it.
     pub async fn set_passwords_each<F>(&self, rows: &[PasswordRow], force_change: bool, on_result: F) -> Vec<ItemResult>
     where
-        F: Fn(usize, &ItemResult),
+        F: Fn(&PasswordRow, &ItemResult),
     {
-        let jobs: FuturesUnordered<_> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, row)| async move { (i, self.set_password(row, force_change).await) })
+        let mut results = Vec::with_capacity(rows.len());
+        let mut todo = Vec::new();
+        for row in rows {
+            match username::normalize(&row.name) {
+                Err(e) => results.push(ItemResult::failed(row.name.trim(), format!("`{}`: {e}", row.name)).of(row.id)),
+                Ok(name) if row.password.is_empty() => {
+                    results.push(ItemResult::failed(name, "the password is empty").of(row.id))
+                }
+                Ok(name) => todo.push((row, name)),
+            }
+        }
+        let (todo, refused) = self.only_users(todo).await;
+        results.extend(refused);
+        let bar = super::progress::bar(self.progress() && !self.dry_run(), todo.len(), "passwords");
+        let mut jobs: FuturesUnordered<_> = todo
+            .into_iter()
+            .map(|(row, name)| async move {
+                let result = self.set_password(name, &row.password, force_change).await.of(row.id);
+                (row, result)
+            })
             .collect();
-        let mut results: Vec<Option<ItemResult>> = vec![None; rows.len()];
-        let mut jobs = jobs;
-        let bar = super::progress::bar(self.progress() && !self.dry_run(), rows.len(), "passwords");
-        while let Some((i, result)) = jobs.next().await {
-            on_result(i, &result);
-            results[i] = Some(result);
+        while let Some((row, result)) = jobs.next().await {
+            on_result(row, &result);
+            results.push(result);
             super::progress::advance(&bar, 1);
         }
         super::progress::finish(bar);
-        results.into_iter().map(|r| r.expect("every row gets a result")).collect()
+        results
     }
 
-    async fn set_password(&self, row: &PasswordRow, force_change: bool) -> ItemResult {
-        let name = match username::normalize(&row.name) {
-            Ok(name) => name,
-            Err(e) => return ItemResult::failed(row.name.trim(), format!("`{}`: {e}", row.name)),
+    /// Keeps the items whose (normalised) name is a user of the hub; the
+    /// others fail with "not a user of this hub". In a dry run the kept
+    /// items come back `planned` instead.
+    async fn only_users<T: HasId>(&self, todo: Vec<(T, String)>) -> (Vec<(T, String)>, Vec<ItemResult>) {
+        let names: Vec<String> = todo.iter().map(|(_, n)| n.clone()).collect();
+        let users = match self.existing_names(&names).await {
+            Ok(users) => users,
+            Err(e) => {
+                let why = format!("cannot check the name against the hub: {e}");
+                return (Vec::new(), todo.into_iter().map(|(t, n)| ItemResult::failed(n, why.clone()).of(t.id())).collect());
+            }
         };
-        if row.password.is_empty() {
-            return ItemResult::failed(name, "the password is empty");
+        let mut keep = Vec::new();
+        let mut done = Vec::new();
+        for (item, name) in todo {
+            if !users.contains(&name) {
+                let why = format!("`{name}` is not a user of this hub; fix the name or create the user first");
+                done.push(ItemResult::failed(name, why).of(item.id()));
+            } else if self.dry_run() {
+                done.push(ItemResult::new(name, ItemStatus::Planned).of(item.id()));
+            } else {
+                keep.push((item, name));
+            }
         }
-        if self.dry_run() {
-            return ItemResult::new(name, ItemStatus::Planned);
-        }
-        let body = json!({ "username": name, "password": row.password, "force_change": force_change });
+        (keep, done)
+    }
+
+    async fn set_password(&self, name: String, password: &str, force_change: bool) -> ItemResult {
+        let body = json!({ "username": name, "password": password, "force_change": force_change });
         match self.call(Method::POST, "/hub/admin/api/set-password", &[], Some(&body)).await {
             Ok(r) if r.ok() => ItemResult::new(name, ItemStatus::Updated),
             Ok(r) => ItemResult::failed(name, admin_failure(&r)),
+            // A password cannot be read back; setting it again is harmless.
+            Err(HubError::Unknown { reason, .. }) => ItemResult::unknown(
+                name,
+                format!("no answer from the hub ({reason}); the password may or may not be set: set it again"),
+            ),
             Err(e) => ItemResult::failed(name, e.to_string()),
         }
     }
@@ -194,56 +260,48 @@ impl HubClient {
 
     /// Sets balances with `/quota/batch`, in requests of at most 1000
     /// users, sent concurrently. Names the batch endpoint does not take are
-    /// set one by one. One result per entry: `updated`, `failed` or `planned`.
-    pub async fn set_quota(&self, entries: &[(String, i64)]) -> Vec<ItemResult> {
-        let mut results: Vec<Option<ItemResult>> = vec![None; entries.len()];
-        let mut batch: Vec<(usize, String, i64)> = Vec::new();
-        let mut singles: Vec<(usize, String, i64)> = Vec::new();
-        for (i, (raw, amount)) in entries.iter().enumerate() {
-            let name = match username::normalize(raw) {
-                Ok(name) => name,
-                Err(e) => {
-                    results[i] = Some(ItemResult::failed(raw.trim(), format!("`{raw}`: {e}")));
-                    continue;
-                }
-            };
-            if let Some(problem) = QuotaAction::Set(*amount).problem() {
-                results[i] = Some(ItemResult::failed(name, problem));
-            } else if self.dry_run() {
-                results[i] = Some(ItemResult::new(name, ItemStatus::Planned));
-            } else if name.chars().all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c)) {
-                batch.push((i, name, *amount));
-            } else {
-                singles.push((i, name, *amount));
+    /// set one by one; names that are not users of the hub fail. One result
+    /// per row, keyed by its id: `updated`, `failed`, `unknown` or `planned`.
+    pub async fn set_quota(&self, rows: &[QuotaRow]) -> Vec<ItemResult> {
+        let mut results = Vec::with_capacity(rows.len());
+        let mut todo = Vec::new();
+        for row in rows {
+            match username::normalize(&row.name) {
+                Err(e) => results.push(ItemResult::failed(row.name.trim(), format!("`{}`: {e}", row.name)).of(row.id)),
+                Ok(name) => match QuotaAction::Set(row.amount).problem() {
+                    Some(problem) => results.push(ItemResult::failed(name, problem).of(row.id)),
+                    None => todo.push((row, name)),
+                },
             }
         }
+        let (todo, refused) = self.only_users(todo).await;
+        results.extend(refused);
+        let (batch, singles): (Vec<_>, Vec<_>) =
+            todo.into_iter().partition(|(_, name)| name.chars().all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c)));
         let chunks = batch.chunks(QUOTA_BATCH_MAX).map(|chunk| self.quota_batch(chunk));
         for outcome in join_all(chunks).await {
-            for (i, result) in outcome {
-                results[i] = Some(result);
-            }
+            results.extend(outcome);
         }
-        let one_by_one = singles.iter().map(|(i, name, amount)| async move {
-            (*i, self.quota_change(name, QuotaAction::Set(*amount), "set by jhctl").await)
+        let one_by_one = singles.iter().map(|(row, name)| async move {
+            self.quota_change(name, QuotaAction::Set(row.amount), "set by jhctl").await.of(row.id)
         });
-        for (i, result) in join_all(one_by_one).await {
-            results[i] = Some(result);
-        }
-        results.into_iter().map(|r| r.expect("every entry gets a result")).collect()
+        results.extend(join_all(one_by_one).await);
+        results
     }
 
-    async fn quota_batch(&self, chunk: &[(usize, String, i64)]) -> Vec<(usize, ItemResult)> {
-        let users: Vec<Value> = chunk.iter().map(|(_, n, a)| json!({ "username": n, "amount": a })).collect();
+    async fn quota_batch(&self, chunk: &[(&QuotaRow, String)]) -> Vec<ItemResult> {
+        let users: Vec<Value> = chunk.iter().map(|(row, n)| json!({ "username": n, "amount": row.amount })).collect();
         let reply =
             match self.call(Method::POST, "/hub/admin/api/quota/batch", &[], Some(&json!({ "users": users }))).await {
                 Ok(r) if r.ok() => r,
-                Ok(r) => return chunk.iter().map(|(i, n, _)| (*i, ItemResult::failed(n, admin_failure(&r)))).collect(),
-                Err(e) => return chunk.iter().map(|(i, n, _)| (*i, ItemResult::failed(n, e.to_string()))).collect(),
+                Ok(r) => return chunk.iter().map(|(row, n)| ItemResult::failed(n, admin_failure(&r)).of(row.id)).collect(),
+                Err(HubError::Unknown { reason, .. }) => return self.balances_read_back(chunk, &reason).await,
+                Err(e) => return chunk.iter().map(|(row, n)| ItemResult::failed(n, e.to_string()).of(row.id)).collect(),
             };
         let details = reply.body.get("details").and_then(Value::as_array).cloned().unwrap_or_default();
         chunk
             .iter()
-            .map(|(i, name, _)| {
+            .map(|(row, name)| {
                 let detail = details.iter().find(|d| d.get("username").and_then(Value::as_str) == Some(name));
                 let result = match detail {
                     Some(d) if d.get("status").and_then(Value::as_str) == Some("success") => {
@@ -258,27 +316,131 @@ impl HubClient {
                     ),
                     None => ItemResult::failed(name, "the hub did not report this user"),
                 };
-                (*i, result)
+                result.of(row.id)
             })
             .collect()
     }
 
-    /// Applies one quota action to each user, concurrently: `updated`,
-    /// `failed` (e.g. insufficient balance) or `planned`.
-    pub async fn change_quota(&self, names: &[String], action: QuotaAction, description: &str) -> Vec<ItemResult> {
-        if let Some(problem) = action.problem() {
-            return names.iter().map(|n| ItemResult::failed(n.trim().to_lowercase(), problem.clone())).collect();
-        }
-        self.per_user(names, |name| async move { self.quota_change(&name, action, description).await }).await
+    /// After a balance batch got no answer: each balance that is what its
+    /// row asked for is `updated`; the others are `unknown` (setting a
+    /// balance again is harmless, so the fix is to run again).
+    async fn balances_read_back(&self, chunk: &[(&QuotaRow, String)], reason: &str) -> Vec<ItemResult> {
+        let now = self.quotas().await.unwrap_or_default();
+        chunk
+            .iter()
+            .map(|(row, name)| {
+                let set = now.iter().any(|q| &q.username == name && q.balance == row.amount);
+                let result = match set {
+                    true => ItemResult::new(name, ItemStatus::Updated),
+                    false => ItemResult::unknown(
+                        name,
+                        format!("no answer from the hub ({reason}); the balance is not {} yet: run again", row.amount),
+                    ),
+                };
+                result.of(row.id)
+            })
+            .collect()
     }
 
-    async fn quota_change(&self, name: &str, action: QuotaAction, description: &str) -> ItemResult {
+    /// Applies one quota action to each user that the hub has,
+    /// concurrently: `updated`, `failed` (e.g. insufficient balance, not a
+    /// user), `unknown` or `planned`. Results are keyed by the name's index.
+    /// `what` names the admin action in the hub's transaction log.
+    pub async fn change_quota(&self, names: &[String], action: QuotaAction, what: &str) -> Vec<ItemResult> {
+        let mut results = Vec::with_capacity(names.len());
+        let mut todo = Vec::new();
+        for (id, raw) in names.iter().enumerate() {
+            match username::normalize(raw) {
+                Err(e) => results.push(ItemResult::failed(raw.trim(), format!("`{raw}`: {e}")).of(id)),
+                Ok(name) => match action.problem() {
+                    Some(problem) => results.push(ItemResult::failed(name, problem).of(id)),
+                    None => todo.push((Key(id), name)),
+                },
+            }
+        }
+        let (todo, refused) = self.only_users(todo).await;
+        results.extend(refused);
+        let bar = super::progress::bar(self.progress(), todo.len(), "quota");
+        let jobs = todo.iter().map(|(key, name)| {
+            let bar = &bar;
+            async move {
+                let result = self.quota_change(name, action, what).await.of(key.0);
+                super::progress::advance(bar, 1);
+                result
+            }
+        });
+        results.extend(join_all(jobs).await);
+        super::progress::finish(bar);
+        results
+    }
+
+    /// One quota change. A change that moves the balance is sent once,
+    /// marked with a key of its own in its description; when its answer is
+    /// lost, the user's recent transactions tell whether the hub did it.
+    async fn quota_change(&self, name: &str, action: QuotaAction, what: &str) -> ItemResult {
         let path = format!("/hub/admin/api/quota/{}", Self::segment(name));
-        match self.call(Method::POST, &path, &[], Some(&action.body(description))).await {
+        let mark = format!("{:016x}", rand::random::<u64>());
+        let description = format!("{what} (jhctl {mark})");
+        let body = action.body(&description);
+        let sent = match action.moves_a_counter() {
+            true => self.call_once(Method::POST, &path, Some(&body)).await,
+            false => self.call(Method::POST, &path, &[], Some(&body)).await,
+        };
+        match sent {
             Ok(r) if r.ok() => ItemResult::new(name, ItemStatus::Updated),
             Ok(r) => ItemResult::failed(name, admin_failure(&r)),
+            Err(HubError::Unknown { reason, .. }) => self.quota_read_back(name, action, &mark, &reason).await,
             Err(e) => ItemResult::failed(name, e.to_string()),
         }
+    }
+
+    /// Decides a quota change whose answer was lost from the hub's state.
+    async fn quota_read_back(&self, name: &str, action: QuotaAction, mark: &str, reason: &str) -> ItemResult {
+        let check = format!(
+            "no answer from the hub ({reason}) and its log does not show the change yet; \
+             check `jhctl manage-users show {name}` before changing this user's quota again"
+        );
+        let Ok(quota) = self.quota(name).await else {
+            return ItemResult::unknown(name, check);
+        };
+        let done = match action {
+            QuotaAction::Unlimited(on) => quota.get("unlimited").and_then(Value::as_bool) == Some(on),
+            QuotaAction::Set(n) => quota.get("balance").and_then(Value::as_i64) == Some(n),
+            QuotaAction::Add(_) | QuotaAction::Deduct(_) => quota
+                .get("recent_transactions")
+                .and_then(Value::as_array)
+                .is_some_and(|log| log.iter().any(|t| t.get("description").and_then(Value::as_str).is_some_and(|d| d.contains(mark)))),
+        };
+        match done {
+            true => ItemResult::new(name, ItemStatus::Updated),
+            false => ItemResult::unknown(name, check),
+        }
+    }
+}
+
+/// Items that carry their batch key.
+trait HasId {
+    fn id(&self) -> usize;
+}
+
+/// A bare key, for batches of names.
+struct Key(usize);
+
+impl HasId for Key {
+    fn id(&self) -> usize {
+        self.0
+    }
+}
+
+impl HasId for &PasswordRow {
+    fn id(&self) -> usize {
+        self.id
+    }
+}
+
+impl HasId for &QuotaRow {
+    fn id(&self) -> usize {
+        self.id
     }
 }
 
@@ -291,7 +453,8 @@ mod tests {
         assert_eq!(QuotaAction::Set(0).problem(), None);
         assert!(QuotaAction::Set(-1).problem().is_some());
         assert!(QuotaAction::Set(10_000_001).problem().is_some());
-        assert_eq!(QuotaAction::Add(-10_000_000).problem(), None);
+        assert!(QuotaAction::Add(-5).problem().is_some());
+        assert_eq!(QuotaAction::Add(1).problem(), None);
         assert!(QuotaAction::Deduct(0).problem().is_some());
         assert_eq!(QuotaAction::Unlimited(true).problem(), None);
     }

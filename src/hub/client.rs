@@ -68,13 +68,29 @@ struct Inner {
     progress: bool,
 }
 
+/// The most bytes of an answer jhctl reads; a longer body is an error.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Whether a request may be sent again when the hub may already have done it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// Sending it twice leaves the hub as sending it once: a read, a delete,
+    /// a value set to a value. Retried on any transient failure.
+    Safe,
+    /// It moves a counter (quota add or deduct): sent again only when the
+    /// hub cannot have seen it (connection refused, 429, 503). Any other
+    /// failure ends in [`HubError::Unknown`], and the caller reads back.
+    Once,
+}
+
 /// The hub's answer to one request: status and JSON body (`Null` when empty).
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub status: StatusCode,
     pub body: Value,
-    /// How many attempts it took; a 404 on a retried delete means it is done.
-    pub attempts: u32,
+    /// Whether an earlier attempt may have reached the hub and been done
+    /// (its answer was lost): a 404 on such a delete means it is done.
+    pub ambiguous: bool,
 }
 
 impl Reply {
@@ -160,9 +176,9 @@ impl HubClient {
         utf8_percent_encode(name, SEGMENT).to_string()
     }
 
-    /// Sends one request, waiting for a free slot, retrying connection
-    /// errors, 429, 502, 503 and 504 with backoff (honouring Retry-After).
-    /// Every call jhctl makes is safe to repeat, so every one is retried.
+    /// Sends one request that is safe to repeat, waiting for a free slot,
+    /// retrying connection errors, timeouts, 429, 502, 503 and 504 with
+    /// backoff (honouring Retry-After).
     pub(crate) async fn call(
         &self,
         method: Method,
@@ -171,6 +187,13 @@ impl HubClient {
         body: Option<&Value>,
     ) -> Result<Reply, HubError> {
         self.call_with(method, path, query, body, None).await
+    }
+
+    /// Sends one request that is not safe to repeat: retried only when the
+    /// hub cannot have seen it. When it may have been done but no answer
+    /// came, the error is [`HubError::Unknown`].
+    pub(crate) async fn call_once(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply, HubError> {
+        self.send(method, path, &[], body, None, Repeat::Once).await
     }
 
     /// [`HubClient::call`] with an `Accept` header.
@@ -182,10 +205,24 @@ impl HubClient {
         body: Option<&Value>,
         accept: Option<&str>,
     ) -> Result<Reply, HubError> {
+        self.send(method, path, query, body, accept, Repeat::Safe).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        accept: Option<&str>,
+        repeat: Repeat,
+    ) -> Result<Reply, HubError> {
         let _slot = self.inner.limit.acquire().await.expect("the semaphore is never closed");
         let url = format!("{}{}", self.inner.base, path);
         let mut backoff = Backoff::new();
         let mut attempt = 0;
+        // Whether an earlier attempt may have been done by the hub.
+        let mut ambiguous = false;
         loop {
             attempt += 1;
             let mut request = self
@@ -210,7 +247,7 @@ impl HubClient {
                 };
                 eprintln!("→ {method} {path} {outcome} ({} ms, attempt {attempt})", started.elapsed().as_millis());
             }
-            match sent {
+            let failure = match sent {
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = response
@@ -219,42 +256,76 @@ impl HubClient {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
-                    if !last && retryable(status) {
-                        tokio::time::sleep(backoff.next(retry_after)).await;
-                        continue;
+                    match transient(status) {
+                        // Refused before the hub did anything: always safe to send again.
+                        Some(Seen::No) if !last => {
+                            tokio::time::sleep(backoff.next(retry_after)).await;
+                            continue;
+                        }
+                        Some(Seen::Maybe) => Failure::Answer(status, retry_after),
+                        _ => match read_body(response).await {
+                            Ok(body) => {
+                                let reply = Reply { status, body, ambiguous };
+                                if matches!(status.as_u16(), 401 | 403) && !path.starts_with("/hub/admin/api") {
+                                    return Err(HubError::Unauthorized {
+                                        status: status.as_u16(),
+                                        message: reply.message(),
+                                    });
+                                }
+                                return Ok(reply);
+                            }
+                            Err(BodyError::TooLarge) => {
+                                return Err(HubError::Decode {
+                                    what: format!("{method} {path}"),
+                                    reason: format!("the answer is larger than {} MiB", MAX_BODY >> 20),
+                                })
+                            }
+                            Err(BodyError::Lost(e)) => Failure::Lost(self.reason(&e)),
+                        },
                     }
-                    let bytes = response.bytes().await.map_err(|e| self.connect_error(&e))?;
-                    let body = if bytes.is_empty() {
-                        Value::Null
-                    } else {
-                        serde_json::from_slice(&bytes)
-                            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-                    };
-                    let reply = Reply { status, body, attempts: attempt };
-                    if matches!(status.as_u16(), 401 | 403) && !path.starts_with("/hub/admin/api") {
-                        return Err(HubError::Unauthorized { status: status.as_u16(), message: reply.message() });
-                    }
-                    return Ok(reply);
                 }
-                Err(err) if !last && (err.is_connect() || err.is_timeout() || err.is_request()) => {
+                // The connection was never made: the hub saw nothing.
+                Err(err) if err.is_connect() => {
+                    if last {
+                        return Err(self.no_answer(ambiguous, self.reason(&err)));
+                    }
                     tokio::time::sleep(backoff.next(None)).await;
+                    continue;
                 }
-                Err(err) => return Err(self.connect_error(&err)),
+                Err(err) if err.is_timeout() || err.is_request() || err.is_body() => Failure::Lost(self.reason(&err)),
+                Err(err) => return Err(self.no_answer(ambiguous, self.reason(&err))),
+            };
+            // The request may have reached the hub and been done.
+            ambiguous = true;
+            let (reason, retry_after) = match failure {
+                Failure::Answer(status, retry_after) => (format!("the hub (or a proxy) answered {status}"), retry_after),
+                Failure::Lost(reason) => (reason, None),
+            };
+            if repeat == Repeat::Once || last {
+                return Err(self.no_answer(true, reason));
             }
+            tokio::time::sleep(backoff.next(retry_after)).await;
         }
     }
 
-    fn connect_error(&self, err: &reqwest::Error) -> HubError {
+    /// The error for a request that got no usable answer.
+    fn no_answer(&self, maybe_done: bool, reason: String) -> HubError {
+        if maybe_done {
+            HubError::Unknown { url: self.inner.base.clone(), reason }
+        } else {
+            HubError::Connect { url: self.inner.base.clone(), reason }
+        }
+    }
+
+    /// What the HTTP client said, with every cause, never the token.
+    fn reason(&self, err: &reqwest::Error) -> String {
         let mut reason = err.to_string();
         let mut source = std::error::Error::source(err);
         while let Some(cause) = source {
             reason = format!("{reason}: {cause}");
             source = cause.source();
         }
-        HubError::Connect {
-            url: self.inner.base.clone(),
-            reason: reason.replace(self.inner.token.expose(), "<redacted>"),
-        }
+        reason.replace(self.inner.token.expose(), "<redacted>")
     }
 
     /// Runs a call that is not per item and turns a non-2xx answer into an error.
@@ -290,8 +361,52 @@ impl HubClient {
     }
 }
 
-fn retryable(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+/// Whether the hub can have done a request that got this transient answer.
+enum Seen {
+    /// 429 and 503: refused before any work.
+    No,
+    /// 502 and 504: a proxy lost the hub's answer, or gave up waiting.
+    Maybe,
+}
+
+/// Why an attempt got no usable answer.
+enum Failure {
+    /// A 502 or 504, maybe with Retry-After.
+    Answer(StatusCode, Option<Duration>),
+    /// No answer, or one cut short (timeout, reset).
+    Lost(String),
+}
+
+fn transient(status: StatusCode) -> Option<Seen> {
+    match status.as_u16() {
+        429 | 503 => Some(Seen::No),
+        502 | 504 => Some(Seen::Maybe),
+        _ => None,
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Lost(reqwest::Error),
+}
+
+/// The answer's body as JSON (`Null` when empty, a string when not JSON),
+/// read up to [`MAX_BODY`] bytes.
+async fn read_body(mut response: reqwest::Response) -> Result<Value, BodyError> {
+    if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Lost)? {
+        if bytes.len() + chunk.len() > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    Ok(serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
 }
 
 #[cfg(test)]

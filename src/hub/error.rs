@@ -14,6 +14,15 @@ pub enum HubError {
         /// What the HTTP client said, without the token.
         reason: String,
     },
+    /// A request was sent but its answer was lost (a timeout, a reset
+    /// connection, a proxy's 502 or 504): the hub may or may not have done it.
+    #[error("no answer from the hub at {url} ({reason}); it may or may not have done the change")]
+    Unknown {
+        /// The hub's base URL.
+        url: String,
+        /// What went wrong, without the token.
+        reason: String,
+    },
     /// The hub answered 401 or 403: the token is wrong or lacks rights.
     #[error("the hub refused the token ({status}): {message}; check --token or JUPYTERHUB_TOKEN, and that the token belongs to an admin")]
     Unauthorized {

@@ -95,6 +95,15 @@ impl HubClient {
     /// One request for all members; when the hub refuses it (an unknown
     /// user), one request per user so each gets its own answer.
     async fn change_members(&self, group: &str, names: &[String], method: Method) -> Vec<ItemResult> {
+        let mut results = self.change_members_in_order(group, names, method).await;
+        for (id, result) in results.iter_mut().enumerate() {
+            result.id = id;
+        }
+        results
+    }
+
+    /// [`HubClient::change_members`], one result per name in order.
+    async fn change_members_in_order(&self, group: &str, names: &[String], method: Method) -> Vec<ItemResult> {
         if let Err(e) = check_group(group) {
             return names.iter().map(|n| ItemResult { name: n.trim().to_lowercase(), ..e.clone() }).collect();
         }

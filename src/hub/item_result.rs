@@ -26,6 +26,10 @@ pub enum ItemStatus {
     Failed,
     /// Dry run: this would be done; nothing was sent.
     Planned,
+    /// The request was sent but its outcome could not be learned (the answer
+    /// was lost and the state cannot be read back exactly); `error` says
+    /// what to check. Never counted as done.
+    Unknown,
 }
 
 impl ItemStatus {
@@ -42,6 +46,7 @@ impl ItemStatus {
             ItemStatus::Pending => "pending",
             ItemStatus::Failed => "failed",
             ItemStatus::Planned => "planned",
+            ItemStatus::Unknown => "unknown",
         }
     }
 }
@@ -49,22 +54,37 @@ impl ItemStatus {
 /// One item's outcome: `#{name, status, error}` in scripts.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ItemResult {
+    /// Which item of the batch this answers (its [`Item::id`](super::Item)):
+    /// results are put back by this key, never by position.
+    #[serde(skip)]
+    pub id: usize,
     /// The user (or group) name, normalised.
     pub name: String,
     /// What happened.
     pub status: ItemStatus,
-    /// Why it failed, with the hub's message; `None` unless `status` is `failed`.
+    /// Why it failed (or what to check when `unknown`), with the hub's message.
     pub error: Option<String>,
 }
 
 impl ItemResult {
     /// An outcome without error.
     pub fn new(name: impl Into<String>, status: ItemStatus) -> Self {
-        ItemResult { name: name.into(), status, error: None }
+        ItemResult { id: 0, name: name.into(), status, error: None }
+    }
+
+    /// An item whose outcome could not be learned, saying what to check.
+    pub fn unknown(name: impl Into<String>, check: impl Into<String>) -> Self {
+        ItemResult { id: 0, name: name.into(), status: ItemStatus::Unknown, error: Some(check.into()) }
+    }
+
+    /// The same result, answering item `id`.
+    pub fn of(mut self, id: usize) -> Self {
+        self.id = id;
+        self
     }
 
     /// A failed item with its reason.
     pub fn failed(name: impl Into<String>, error: impl Into<String>) -> Self {
-        ItemResult { name: name.into(), status: ItemStatus::Failed, error: Some(error.into()) }
+        ItemResult { id: 0, name: name.into(), status: ItemStatus::Failed, error: Some(error.into()) }
     }
 }

@@ -4,6 +4,7 @@
 mod admin_api;
 mod client;
 mod error;
+mod existing;
 mod groups;
 mod item_result;
 mod model;
@@ -13,7 +14,7 @@ mod servers;
 mod token;
 mod users;
 
-pub use admin_api::{PasswordRow, QuotaAction, QuotaEntry, QUOTA_BATCH_MAX, QUOTA_LIMIT};
+pub use admin_api::{PasswordRow, QuotaAction, QuotaEntry, QuotaRow, QUOTA_BATCH_MAX, QUOTA_LIMIT};
 pub use client::{HubClient, HubConfig};
 pub use error::HubError;
 pub use item_result::{ItemResult, ItemStatus};

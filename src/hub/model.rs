@@ -77,9 +77,11 @@ pub struct Group {
     pub roles: Vec<String>,
 }
 
-/// A new user for [`crate::hub::HubClient::create_users`].
+/// A new user for [`crate::hub::HubClient::create_users`]: one item of the batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewUser {
+    /// The item's key (e.g. its index in the roster): its result carries it back.
+    pub id: usize,
     /// The name as given; normalised and validated before sending.
     pub name: String,
     /// Whether the user is to be an admin.

@@ -1,6 +1,8 @@
 //! User calls: list (every page), one user, batch create, delete, admin
 //! flag, rename.
 
+use std::collections::HashSet;
+
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -74,16 +76,37 @@ impl HubClient {
 
     /// Creates users with the batch endpoint, admins and non-admins in
     /// separate requests. Names are normalised and validated first; an
-    /// invalid name is `failed` and never sent. A name that exists is
-    /// `exists`. One result per input, in input order.
+    /// invalid name is `failed` and never sent. The names that are users
+    /// already are read first (one listing) and are `exists` without a
+    /// request, so a user this run created is `created` even when the hub's
+    /// answer was lost and the retry found it there. One result per user,
+    /// keyed by its [`NewUser::id`].
     pub async fn create_users(&self, users: &[NewUser]) -> Vec<ItemResult> {
-        let mut results: Vec<Option<ItemResult>> = vec![None; users.len()];
-        let mut batches: [Vec<(usize, String)>; 2] = [Vec::new(), Vec::new()];
-        for (i, user) in users.iter().enumerate() {
+        let mut results = Vec::with_capacity(users.len());
+        let mut valid: Vec<(usize, String, bool)> = Vec::new();
+        for user in users {
             match username::normalize(&user.name) {
-                Ok(name) if self.dry_run() => results[i] = Some(ItemResult::new(name, ItemStatus::Planned)),
-                Ok(name) => batches[user.admin as usize].push((i, name)),
-                Err(e) => results[i] = Some(ItemResult::failed(user.name.trim(), format!("`{}`: {e}", user.name))),
+                Ok(name) => valid.push((user.id, name, user.admin)),
+                Err(e) => results.push(ItemResult::failed(user.name.trim(), format!("`{}`: {e}", user.name)).of(user.id)),
+            }
+        }
+        let names: Vec<String> = valid.iter().map(|(_, n, _)| n.clone()).collect();
+        let existing = match self.existing_names(&names).await {
+            Ok(existing) => existing,
+            Err(e) => {
+                let why = format!("cannot tell which users exist: {e}");
+                results.extend(valid.into_iter().map(|(id, n, _)| ItemResult::failed(n, why.clone()).of(id)));
+                return results;
+            }
+        };
+        let mut batches: [Vec<(usize, String)>; 2] = [Vec::new(), Vec::new()];
+        for (id, name, admin) in valid {
+            if existing.contains(&name) {
+                results.push(ItemResult::new(name, ItemStatus::Exists).of(id));
+            } else if self.dry_run() {
+                results.push(ItemResult::new(name, ItemStatus::Planned).of(id));
+            } else {
+                batches[admin as usize].push((id, name));
             }
         }
         let bar = super::progress::bar(self.progress(), batches[0].len() + batches[1].len(), "create");
@@ -99,54 +122,80 @@ impl HubClient {
             }
         }
         for outcome in join_all(jobs).await {
-            for (i, result) in outcome {
-                results[i] = Some(result);
-            }
+            results.extend(outcome);
         }
         super::progress::finish(bar);
-        results.into_iter().map(|r| r.expect("every user gets a result")).collect()
+        results
     }
 
-    async fn create_chunk(&self, chunk: &[(usize, String)], admin: bool) -> Vec<(usize, ItemResult)> {
+    /// Creates one chunk of names that were not users before the batch.
+    /// Whatever the hub answers, a name it has now was created by this run.
+    async fn create_chunk(&self, chunk: &[(usize, String)], admin: bool) -> Vec<ItemResult> {
         let names: Vec<&str> = chunk.iter().map(|(_, n)| n.as_str()).collect();
         let body = json!({ "usernames": names, "admin": admin });
+        let created = |id: usize, n: &str| ItemResult::new(n, ItemStatus::Created).of(id);
         let reply = match self.call(Method::POST, "/hub/api/users", &[], Some(&body)).await {
             Ok(reply) => reply,
-            Err(e) => return chunk.iter().map(|(i, n)| (*i, ItemResult::failed(n, e.to_string()))).collect(),
+            Err(HubError::Unknown { .. }) => return self.created_by_read_back(chunk).await,
+            Err(e) => return chunk.iter().map(|(i, n)| ItemResult::failed(n, e.to_string()).of(*i)).collect(),
         };
         if reply.ok() {
-            let created: std::collections::HashSet<String> = reply
+            let answered: HashSet<String> = reply
                 .body
                 .as_array()
                 .map(|a| a.iter().filter_map(|u| u.get("name").and_then(Value::as_str).map(str::to_string)).collect())
                 .unwrap_or_default();
             return chunk
                 .iter()
-                .map(|(i, n)| {
-                    let status = if created.contains(n) { ItemStatus::Created } else { ItemStatus::Exists };
-                    (*i, ItemResult::new(n, status))
+                .map(|(i, n)| match answered.contains(n) || reply.ambiguous {
+                    true => created(*i, n),
+                    // Not there before the batch, created meanwhile by someone else.
+                    false => ItemResult::new(n, ItemStatus::Exists).of(*i),
                 })
                 .collect();
         }
         if reply.status.as_u16() == 409 {
-            return chunk.iter().map(|(i, n)| (*i, ItemResult::new(n, ItemStatus::Exists))).collect();
+            let status = if reply.ambiguous { ItemStatus::Created } else { ItemStatus::Exists };
+            return chunk.iter().map(|(i, n)| ItemResult::new(n, status).of(*i)).collect();
         }
         if chunk.len() == 1 {
-            return vec![(chunk[0].0, ItemResult::failed(&chunk[0].1, reply.describe()))];
+            return vec![ItemResult::failed(&chunk[0].1, reply.describe()).of(chunk[0].0)];
         }
         // The hub refused the whole request (a name its authenticator
         // rejects): create one by one, so each name gets its own answer.
         let singles = chunk.iter().map(|(i, n)| async move {
             let path = format!("/hub/api/users/{}", Self::segment(n));
-            let result = match self.call(Method::POST, &path, &[], Some(&json!({ "admin": admin }))).await {
-                Ok(r) if r.ok() => ItemResult::new(n, ItemStatus::Created),
-                Ok(r) if r.status.as_u16() == 409 => ItemResult::new(n, ItemStatus::Exists),
-                Ok(r) => ItemResult::failed(n, r.describe()),
-                Err(e) => ItemResult::failed(n, e.to_string()),
-            };
-            (*i, result)
+            match self.call(Method::POST, &path, &[], Some(&json!({ "admin": admin }))).await {
+                Ok(r) if r.ok() => created(*i, n),
+                Ok(r) if r.status.as_u16() == 409 && r.ambiguous => created(*i, n),
+                Ok(r) if r.status.as_u16() == 409 => ItemResult::new(n, ItemStatus::Exists).of(*i),
+                Ok(r) => ItemResult::failed(n, r.describe()).of(*i),
+                Err(HubError::Unknown { .. }) => self.created_by_read_back(std::slice::from_ref(&(*i, n.clone()))).await.remove(0),
+                Err(e) => ItemResult::failed(n, e.to_string()).of(*i),
+            }
         });
         join_all(singles).await
+    }
+
+    /// After a create whose answers were all lost: a name the hub has now
+    /// (it did not before) was created by this run; one it lacks was not.
+    async fn created_by_read_back(&self, chunk: &[(usize, String)]) -> Vec<ItemResult> {
+        let names: Vec<String> = chunk.iter().map(|(_, n)| n.clone()).collect();
+        match self.existing_names(&names).await {
+            Ok(now) => chunk
+                .iter()
+                .map(|(i, n)| match now.contains(n) {
+                    true => ItemResult::new(n, ItemStatus::Created).of(*i),
+                    false => ItemResult::failed(n, "the hub did not answer and has no such user; run the command again").of(*i),
+                })
+                .collect(),
+            Err(e) => chunk
+                .iter()
+                .map(|(i, n)| {
+                    ItemResult::unknown(n, format!("the hub did not answer ({e}); check with `manage-users show {n}`")).of(*i)
+                })
+                .collect(),
+        }
     }
 
     /// Deletes users concurrently: `deleted`, `not_found` or `failed` each.
@@ -160,13 +209,19 @@ impl HubClient {
     }
 
     /// `DELETE path` for the item `name`: `deleted`, `not_found` or
-    /// `failed`; a 404 on a retry (the first answer was lost) is `deleted`.
+    /// `failed`; a 404 after an attempt whose answer was lost is `deleted`.
+    /// When no answer came at all, `GET path` tells whether it is gone.
     pub(crate) async fn delete_item(&self, name: String, path: &str) -> ItemResult {
         match self.call(Method::DELETE, path, &[], None).await {
             Ok(r) if r.ok() => ItemResult::new(name, ItemStatus::Deleted),
-            Ok(r) if r.status.as_u16() == 404 && r.attempts > 1 => ItemResult::new(name, ItemStatus::Deleted),
+            Ok(r) if r.status.as_u16() == 404 && r.ambiguous => ItemResult::new(name, ItemStatus::Deleted),
             Ok(r) if r.status.as_u16() == 404 => ItemResult::new(name, ItemStatus::NotFound),
             Ok(r) => ItemResult::failed(name, r.describe()),
+            Err(HubError::Unknown { reason, .. }) => match self.call(Method::GET, path, &[], None).await {
+                Ok(r) if r.status.as_u16() == 404 => ItemResult::new(name, ItemStatus::Deleted),
+                Ok(r) if r.ok() => ItemResult::failed(name, format!("no answer from the hub ({reason}); it is still there: run again")),
+                _ => ItemResult::unknown(name, format!("no answer from the hub ({reason}); check whether it is still there")),
+            },
             Err(e) => ItemResult::failed(name, e.to_string()),
         }
     }
@@ -179,6 +234,15 @@ impl HubClient {
                 Ok(r) if r.ok() => ItemResult::new(name, ItemStatus::Updated),
                 Ok(r) if r.status.as_u16() == 404 => ItemResult::new(name, ItemStatus::NotFound),
                 Ok(r) => ItemResult::failed(name, r.describe()),
+                Err(HubError::Unknown { reason, .. }) => match self.user(&name).await {
+                    Ok(Some(u)) if u.admin == admin => ItemResult::new(name, ItemStatus::Updated),
+                    Ok(Some(_)) => ItemResult::failed(name, format!("no answer from the hub ({reason}); unchanged: run again")),
+                    Ok(None) => ItemResult::new(name, ItemStatus::NotFound),
+                    Err(e) => {
+                        let check = format!("no answer from the hub ({e}); check with `manage-users show {name}`");
+                        ItemResult::unknown(name, check)
+                    }
+                },
                 Err(e) => ItemResult::failed(name, e.to_string()),
             }
         })
@@ -203,7 +267,7 @@ impl HubClient {
         let path = format!("/hub/api/users/{}", Self::segment(&old));
         match self.call(Method::PATCH, &path, &[], Some(&json!({ "name": new }))).await {
             Ok(r) if r.ok() => ItemResult::new(old, ItemStatus::Updated),
-            Ok(r) if r.status.as_u16() == 404 && r.attempts > 1 => ItemResult::new(old, ItemStatus::Updated),
+            Ok(r) if r.status.as_u16() == 404 && r.ambiguous => ItemResult::new(old, ItemStatus::Updated),
             Ok(r) if r.status.as_u16() == 404 => ItemResult::new(old, ItemStatus::NotFound),
             Ok(r) => ItemResult::failed(old, r.describe()),
             Err(e) => ItemResult::failed(old, e.to_string()),
@@ -212,14 +276,14 @@ impl HubClient {
 
     /// Runs `job` for each valid name concurrently (bounded by the client's
     /// limit); invalid names fail without a request, and in a dry run every
-    /// valid name is `planned`. Results come back in input order.
+    /// valid name is `planned`. Each result's `id` is its name's index.
     pub(crate) async fn per_user<F, Fut>(&self, names: &[String], job: F) -> Vec<ItemResult>
     where
         F: Fn(String) -> Fut,
         Fut: std::future::Future<Output = ItemResult>,
     {
         let bar = super::progress::bar(self.progress() && !self.dry_run(), names.len(), "users");
-        let jobs = names.iter().map(|raw| {
+        let jobs = names.iter().enumerate().map(|(id, raw)| {
             let checked = username::normalize(raw);
             let dry_run = self.dry_run();
             let future = checked.as_ref().ok().filter(|_| !dry_run).map(|n| job(n.clone()));
@@ -231,7 +295,7 @@ impl HubClient {
                     (Ok(_), Some(future)) => future.await,
                 };
                 super::progress::advance(bar, 1);
-                result
+                result.of(id)
             }
         });
         let results = join_all(jobs).await;

@@ -10,37 +10,24 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, failed};
 use super::hub_api::Hub;
-use super::items::{items, merge, Item};
+use super::items::{by_name, items, merge, Row};
 use super::runtime::{block_on, settings};
 use crate::cluster::{Cluster, ClusterConfig};
-use crate::hub::{ItemResult, ItemStatus, PasswordRow, QuotaAction};
+use crate::hub::{ItemResult, ItemStatus, PasswordRow, QuotaAction, QuotaRow};
 use crate::pod_passwords::{self, ExecOptions};
 use crate::roster::{Cell, SheetSink};
 
-/// Rows with a `password` (maps, or `[name, password]` pairs) as password
-/// rows; a row without one fails without a request.
-fn password_items(list: &Array) -> Vec<(Item, Option<String>)> {
-    list.iter()
-        .map(|value| {
-            if let Some(pair) = value.read_lock::<Array>() {
-                if pair.len() == 2 {
-                    let item = Item::Send { name: pair[0].to_string(), admin: None };
-                    return (item, Some(pair[1].to_string()));
-                }
-            }
-            let password = value
-                .read_lock::<Map>()
-                .and_then(|m| m.get("password").filter(|p| !p.is_unit()).map(|p| p.to_string()))
-                .filter(|p| !p.is_empty());
-            let item = items(std::slice::from_ref(value)).pop().expect("one item in, one out");
-            match (item, password) {
-                (Item::Send { name, .. }, None) => {
-                    (Item::Done(ItemResult::failed(name, "no password in this row")), None)
-                }
-                (item, password) => (item, password),
-            }
-        })
-        .collect()
+/// The password row of each item; a row without a password fails without a request.
+fn password_rows(batch: Vec<(usize, Row)>) -> (Vec<PasswordRow>, Vec<ItemResult>) {
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for (id, row) in batch {
+        match row.password {
+            Some(password) => rows.push(PasswordRow { id, name: row.name, password }),
+            None => failed.push(ItemResult::failed(row.name.trim().to_lowercase(), "no password in this row").of(id)),
+        }
+    }
+    (rows, failed)
 }
 
 fn exec_options(options: &Map) -> ExecOptions {
@@ -61,31 +48,31 @@ fn exec_options(options: &Map) -> ExecOptions {
     exec
 }
 
-fn quota_entries(list: &Array, amount: Option<i64>) -> Vec<(Item, Option<i64>)> {
-    list.iter()
-        .map(|value| {
-            let own = value.read_lock::<Map>().and_then(|m| m.get("quota").and_then(|q| q.as_int().ok()));
-            let item = items(std::slice::from_ref(value)).pop().expect("one item in, one out");
-            match (item, own.or(amount)) {
-                (Item::Send { name, .. }, None) => (
-                    Item::Done(ItemResult::failed(
-                        name,
-                        "no quota for this user; add a `quota` column or give an amount",
-                    )),
-                    None,
-                ),
-                (item, n) => (item, n),
-            }
+/// Splits password rows into those naming a user of the hub and failed
+/// results for the others (the exec path writes a store that does not
+/// check names, so a typo would leave a stray password).
+fn only_hub_users(hub: &Hub, rows: Vec<PasswordRow>) -> Result<(Vec<PasswordRow>, Vec<ItemResult>), Box<EvalAltResult>> {
+    let client = hub.client()?;
+    let names: Vec<String> = rows.iter().filter_map(|r| crate::username::normalize(&r.name).ok()).collect();
+    let users = block_on(client.existing_names(&names)).map_err(failed)?;
+    let (keep, other): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| {
+        crate::username::normalize(&r.name).map_or(true, |n| users.contains(&n))
+    });
+    let refused = other
+        .into_iter()
+        .map(|r| {
+            let name = r.name.trim().to_lowercase();
+            let why = format!("`{name}` is not a user of this hub; fix the name or create the user first");
+            ItemResult::failed(name, why).of(r.id)
         })
-        .collect()
+        .collect();
+    Ok((keep, refused))
 }
 
-fn quota_change(hub: &Hub, list: Array, action: QuotaAction) -> Result<Array, Box<EvalAltResult>> {
+/// Applies `action` to each item; `what` names it in the hub's transaction log.
+fn quota_change(hub: &Hub, list: Array, action: QuotaAction, what: &str) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
-    to_array(&merge(items(&list), |batch| {
-        let names: Vec<String> = batch.into_iter().map(|(n, _)| n).collect();
-        block_on(client.change_quota(&names, action, "jhctl"))
-    }))
+    to_array(&merge(items(&list), |batch| by_name(batch, |names| block_on(client.change_quota(names, action, what)))))
 }
 
 /// The admin API primitives, methods of `hub`.
@@ -125,14 +112,7 @@ pub mod hub_admin_module {
     pub fn set_passwords_with(hub: &mut Hub, rows: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let force_change = options.get("force_change").and_then(|v| v.as_bool().ok()).unwrap_or(true);
         let via = options.get("via").filter(|v| !v.is_unit()).map(|v| v.to_string()).unwrap_or_else(|| "api".into());
-        let (entries, passwords): (Vec<Item>, Vec<Option<String>>) = password_items(&rows).into_iter().unzip();
-        let mut passwords = passwords.into_iter().filter(Option::is_some).flatten();
-        let mut send_rows = Vec::new();
-        for entry in &entries {
-            if let Item::Send { name, .. } = entry {
-                send_rows.push(PasswordRow { name: name.clone(), password: passwords.next().unwrap_or_default() });
-            }
-        }
+        let entries = items(&rows);
         let dry_run = hub.client().map(|c| c.dry_run()).unwrap_or(settings().dry_run);
         let output = options.get("output").filter(|v| !v.is_unit()).map(|v| v.to_string()).filter(|_| !dry_run);
         let sheet = match &output {
@@ -143,47 +123,84 @@ pub mod hub_admin_module {
             None => None,
         };
         let sheet_error: RefCell<Option<String>> = RefCell::new(None);
-        let record = |i: usize, result: &ItemResult| {
+        let record = |row: &PasswordRow, result: &ItemResult| {
             if let (Some(sheet), ItemStatus::Updated) = (&sheet, result.status) {
-                let row = vec![
-                    Cell::Text(result.name.clone()),
-                    Cell::Text(send_rows[i].password.clone()),
-                    Cell::Bool(force_change),
-                ];
+                let row =
+                    vec![Cell::Text(result.name.clone()), Cell::Text(row.password.clone()), Cell::Bool(force_change)];
                 if let Err(e) = sheet.borrow_mut().push(row) {
                     sheet_error.borrow_mut().get_or_insert(e.to_string());
                 }
             }
         };
-        let sent = match via.as_str() {
-            "api" => {
-                let client = hub.client()?;
-                block_on(client.set_passwords_each(&send_rows, force_change, record))
-            }
-            "exec" => {
-                let options = exec_options(&options);
-                let config = ClusterConfig { context: settings().context.clone() };
-                let results = block_on(async {
-                    let cluster = Cluster::connect(&config).await?;
-                    pod_passwords::set_passwords(&cluster, &send_rows, force_change, &options, dry_run).await
-                })
-                .map_err(failed)?;
-                for (i, result) in results.iter().enumerate() {
-                    record(i, result);
+        if via != "api" && via != "exec" {
+            return Err(bad_input(format!("unknown `via: {via}`; use \"api\" or \"exec\"")));
+        }
+        let mut thrown = None;
+        let results = merge(entries, |batch| {
+            let (send_rows, mut results) = password_rows(batch);
+            let sent = match via.as_str() {
+                "api" => match hub.client() {
+                    Ok(client) => block_on(client.set_passwords_each(&send_rows, force_change, record)),
+                    Err(e) => {
+                        thrown = Some(e);
+                        Vec::new()
+                    }
+                },
+                _ => {
+                    let (send_rows, refused) = match only_hub_users(hub, send_rows) {
+                        Ok(split) => split,
+                        Err(e) => {
+                            thrown = Some(e);
+                            return results;
+                        }
+                    };
+                    results.extend(refused);
+                    let options = exec_options(&options);
+                    let config = ClusterConfig { context: settings().context.clone() };
+                    let outcome = block_on(async {
+                        let cluster = Cluster::connect(&config).await?;
+                        pod_passwords::set_passwords(&cluster, &send_rows, force_change, &options, dry_run).await
+                    });
+                    match outcome {
+                        Ok(sent) => {
+                            for result in &sent {
+                                if let Some(row) = send_rows.iter().find(|r| r.id == result.id) {
+                                    record(row, result);
+                                }
+                            }
+                            sent
+                        }
+                        Err(e) => {
+                            thrown = Some(failed(e));
+                            Vec::new()
+                        }
+                    }
                 }
-                results
-            }
-            other => return Err(bad_input(format!("unknown `via: {other}`; use \"api\" or \"exec\""))),
-        };
+            };
+            results.extend(sent);
+            results
+        });
         if let Some(sheet) = sheet {
-            if let Err(e) = sheet.into_inner().finish() {
-                sheet_error.borrow_mut().get_or_insert(e.to_string());
+            let sheet = sheet.into_inner();
+            let rows = sheet.rows_written();
+            match sheet.finish() {
+                // A sheet that holds nobody is no sheet: leave no file.
+                Ok(path) if rows == 0 => {
+                    let _ = std::fs::remove_file(path);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    sheet_error.borrow_mut().get_or_insert(e.to_string());
+                }
             }
         }
         if let Some(e) = sheet_error.into_inner() {
             eprintln!("❌ The password sheet could not be written completely: {e}");
         }
-        to_array(&merge(entries, |_| sent))
+        if let Some(e) = thrown {
+            return Err(e);
+        }
+        to_array(&results)
     }
 
     /// A password made by the hub's admin API (16 characters).
@@ -257,7 +274,7 @@ pub mod hub_admin_module {
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn add_quota(hub: &mut Hub, list: Array, amount: i64) -> Result<Array, Box<EvalAltResult>> {
-        quota_change(hub, list, QuotaAction::Add(amount))
+        quota_change(hub, list, QuotaAction::Add(amount), "admin add-quota")
     }
 
     /// Takes `amount` (more than 0) from each user's balance; a user whose
@@ -268,7 +285,7 @@ pub mod hub_admin_module {
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn deduct_quota(hub: &mut Hub, list: Array, amount: i64) -> Result<Array, Box<EvalAltResult>> {
-        quota_change(hub, list, QuotaAction::Deduct(amount))
+        quota_change(hub, list, QuotaAction::Deduct(amount), "admin deduct-quota")
     }
 
     /// Switches unlimited quota on or off for each user.
@@ -278,19 +295,28 @@ pub mod hub_admin_module {
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn set_unlimited(hub: &mut Hub, list: Array, on: bool) -> Result<Array, Box<EvalAltResult>> {
-        quota_change(hub, list, QuotaAction::Unlimited(on))
+        quota_change(hub, list, QuotaAction::Unlimited(on), "admin set-unlimited")
     }
 }
 
 fn set_quota_amount_opt(hub: &Hub, list: Array, amount: Option<i64>) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
-    let (entries, amounts): (Vec<Item>, Vec<Option<i64>>) = quota_entries(&list, amount).into_iter().unzip();
-    let mut amounts = amounts.into_iter().flatten();
-    let mut batch = Vec::new();
-    for entry in &entries {
-        if let Item::Send { name, .. } = entry {
-            batch.push((name.clone(), amounts.next().unwrap_or_default()));
+    to_array(&merge(items(&list), |batch| {
+        let mut rows = Vec::new();
+        let mut results = Vec::new();
+        for (id, row) in batch {
+            match row.quota.or(amount) {
+                Some(amount) => rows.push(QuotaRow { id, name: row.name, amount }),
+                None => results.push(
+                    ItemResult::failed(
+                        row.name.trim().to_lowercase(),
+                        "no quota for this user; add a `quota` column or give an amount",
+                    )
+                    .of(id),
+                ),
+            }
         }
-    }
-    to_array(&merge(entries, |_| block_on(client.set_quota(&batch))))
+        results.extend(block_on(client.set_quota(&rows)));
+        results
+    }))
 }

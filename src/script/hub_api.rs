@@ -13,7 +13,7 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, failed};
-use super::items::{items, merge};
+use super::items::{by_name, items, merge};
 use super::runtime::{block_on, settings};
 use crate::hub::{HubClient, HubConfig, ItemResult, NewUser, Token, UserQuery};
 
@@ -276,7 +276,7 @@ pub mod hub_module {
         results(merge(items(&list), |batch| {
             let users: Vec<NewUser> = batch
                 .into_iter()
-                .map(|(name, admin)| NewUser { name, admin: admin.unwrap_or(default_admin) })
+                .map(|(id, row)| NewUser { id, name: row.name, admin: row.admin.unwrap_or(default_admin) })
                 .collect();
             block_on(client.create_users(&users))
         }))
@@ -291,7 +291,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn delete_users(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| block_on(client.delete_users(&names_of(batch)))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.delete_users(names)))))
     }
 
     /// Sets (never toggles) the admin flag of users (names or rows). One
@@ -303,7 +303,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn set_admin(hub: &mut Hub, list: Array, admin: bool) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| block_on(client.set_admin(&names_of(batch), admin))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.set_admin(names, admin)))))
     }
 
     /// Renames a user. The user must log in with the new name afterwards.
@@ -340,7 +340,7 @@ pub mod hub_module {
     pub fn start_servers_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
         let wait = wait_of(&options);
-        results(merge(items(&list), |batch| block_on(client.start_servers(&names_of(batch), wait))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.start_servers(names, wait)))))
     }
 
     /// Stops the default servers of users (names or rows), concurrently,
@@ -364,7 +364,7 @@ pub mod hub_module {
     pub fn stop_servers_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
         let wait = wait_of(&options);
-        results(merge(items(&list), |batch| block_on(client.stop_servers(&names_of(batch), wait))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.stop_servers(names, wait)))))
     }
 
     /// Every group as a map: `name`, `users` (member names), `roles`.
@@ -429,7 +429,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn add_to_group(hub: &mut Hub, group: &str, list: Array) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| block_on(client.add_to_group(group, &names_of(batch)))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.add_to_group(group, names)))))
     }
 
     /// Removes users (names or rows) from a group. One result per user.
@@ -440,7 +440,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn remove_from_group(hub: &mut Hub, group: &str, list: Array) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| block_on(client.remove_from_group(group, &names_of(batch)))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.remove_from_group(group, names)))))
     }
 }
 
@@ -450,6 +450,3 @@ fn user_query(options: &Map) -> UserQuery {
     UserQuery { name_filter: get("filter"), state: get("state"), sort: get("sort") }
 }
 
-fn names_of(batch: Vec<(String, Option<bool>)>) -> Vec<String> {
-    batch.into_iter().map(|(name, _)| name).collect()
-}

@@ -1,21 +1,40 @@
 //! Turning a script's list argument into the items of a batch call: a list
-//! of usernames, or of roster rows (maps with `username`, maybe `admin` and
-//! `error`). A row that already carries an `error` (found when the roster
-//! was read) becomes a `failed` result without any request.
+//! of usernames, or of roster rows (maps with `username`, maybe `admin`,
+//! `password`, `quota` and `error`). A row that already carries an `error`
+//! (found when the roster was read) becomes a `failed` result without any
+//! request.
+//!
+//! Each item keeps everything its row said (name, admin flag, password,
+//! quota), so a value always travels with its own user; results come back
+//! keyed by the item and are put in input order by that key.
 
 use rhai::{Dynamic, Map};
 
 use crate::hub::ItemResult;
 
+/// What one row asks for, read from the row itself.
+#[derive(Clone)]
+pub struct Row {
+    /// The username as given.
+    pub name: String,
+    /// The row's `admin` value, if it has one.
+    pub admin: Option<bool>,
+    /// The row's non-empty `password`, if it has one. Never printed.
+    pub password: Option<String>,
+    /// The row's `quota`, if it has one.
+    pub quota: Option<i64>,
+}
+
 /// One entry of a batch argument.
 pub enum Item {
-    /// Send this one: the name and the row's `admin` value, if the row has one.
-    Send { name: String, admin: Option<bool> },
+    /// Send this one.
+    Send(Row),
     /// Do not send: it failed already.
     Done(ItemResult),
 }
 
-/// Reads each element of `list`: a string, or a map with `username` (or `name`).
+/// Reads each element of `list`: a string, a `[name, password]` pair, or a
+/// map with `username` (or `name`).
 pub fn items(list: &[Dynamic]) -> Vec<Item> {
     list.iter().map(item).collect()
 }
@@ -28,12 +47,23 @@ fn item(value: &Dynamic) -> Item {
             return Item::Done(ItemResult::failed(name, error));
         }
         return match name {
-            Some(name) => Item::Send { name, admin: map.get("admin").and_then(|v| v.as_bool().ok()) },
+            Some(name) => Item::Send(Row {
+                name,
+                admin: map.get("admin").and_then(|v| v.as_bool().ok()),
+                password: text(&map, "password").filter(|p| !p.is_empty()),
+                quota: map.get("quota").and_then(|q| q.as_int().ok()),
+            }),
             None => Item::Done(ItemResult::failed(row_label(&map), "no `username` in this row")),
         };
     }
+    if let Some(pair) = value.read_lock::<rhai::Array>() {
+        if pair.len() == 2 && pair[0].is_string() {
+            let password = Some(pair[1].to_string()).filter(|p| !p.is_empty() && !pair[1].is_unit());
+            return Item::Send(Row { name: pair[0].to_string(), admin: None, password, quota: None });
+        }
+    }
     if value.is_string() {
-        return Item::Send { name: value.to_string(), admin: None };
+        return Item::Send(Row { name: value.to_string(), admin: None, password: None, quota: None });
     }
     Item::Done(ItemResult::failed(
         value.to_string(),
@@ -52,25 +82,96 @@ fn row_label(map: &Map) -> String {
     }
 }
 
-/// Runs `send` on the items to send and puts every result back in input order.
-pub fn merge(items: Vec<Item>, send: impl FnOnce(Vec<(String, Option<bool>)>) -> Vec<ItemResult>) -> Vec<ItemResult> {
+/// Runs `send` on the rows to send and puts every result back in input
+/// order. `send` gets `(key, row)` pairs and must answer each with a result
+/// whose `id` is that key; a row left without an answer is reported as a bug.
+pub fn merge(items: Vec<Item>, send: impl FnOnce(Vec<(usize, Row)>) -> Vec<ItemResult>) -> Vec<ItemResult> {
     let mut slots: Vec<Option<ItemResult>> = Vec::with_capacity(items.len());
     let mut batch = Vec::new();
-    for item in items {
+    let mut names = Vec::new();
+    for (id, item) in items.into_iter().enumerate() {
         match item {
-            Item::Send { name, admin } => {
-                batch.push((name, admin));
+            Item::Send(row) => {
+                names.push(row.name.trim().to_lowercase());
+                batch.push((id, row));
                 slots.push(None);
             }
-            Item::Done(result) => slots.push(Some(result)),
+            Item::Done(result) => {
+                names.push(result.name.clone());
+                slots.push(Some(result));
+            }
         }
     }
-    let mut sent = send(batch).into_iter();
+    for result in send(batch) {
+        if let Some(slot) = slots.get_mut(result.id).filter(|s| s.is_none()) {
+            *slot = Some(result);
+        }
+    }
     slots
         .into_iter()
-        .map(|slot| {
-            slot.or_else(|| sent.next())
-                .unwrap_or_else(|| ItemResult::failed("", "no result; this is a bug, please report it"))
-        })
+        .zip(names)
+        .map(|(slot, name)| slot.unwrap_or_else(|| ItemResult::failed(name, "no result; this is a bug, please report it")))
         .collect()
+}
+
+/// The keys and names of a batch, for calls that take names only; their
+/// results are keyed by the name's index, turned back into the row's key.
+pub fn by_name(batch: Vec<(usize, Row)>, send: impl FnOnce(&[String]) -> Vec<ItemResult>) -> Vec<ItemResult> {
+    let (ids, names): (Vec<usize>, Vec<String>) = batch.into_iter().map(|(id, row)| (id, row.name)).unzip();
+    send(&names).into_iter().filter_map(|r| ids.get(r.id).map(|&id| r.of(id))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::ItemStatus;
+
+    fn row(name: &str, password: &str) -> Dynamic {
+        let mut map = Map::new();
+        map.insert("username".into(), name.into());
+        map.insert("password".into(), password.into());
+        Dynamic::from_map(map)
+    }
+
+    fn bad(name: &str, password: &str) -> Dynamic {
+        let value = row(name, password);
+        let mut map = value.cast::<Map>();
+        map.insert("error".into(), "roster `r.csv` row 2: username contains white space".into());
+        Dynamic::from_map(map)
+    }
+
+    #[test]
+    fn each_row_keeps_its_own_value_whatever_fails_before_it() {
+        let list = vec![bad("bad name", "PassForBad1"), row("ma0000", "PassForA000"), row("ma0001", "PassForA001")];
+        // The sender answers in reverse order: results still land on their rows.
+        let results = merge(items(&list), |batch| {
+            batch
+                .into_iter()
+                .rev()
+                .map(|(id, row)| ItemResult::new(format!("{}={}", row.name, row.password.unwrap()), ItemStatus::Updated).of(id))
+                .collect()
+        });
+        let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["bad name", "ma0000=PassForA000", "ma0001=PassForA001"]);
+        assert_eq!(results[0].status, ItemStatus::Failed);
+    }
+
+    #[test]
+    fn a_missing_answer_is_a_bug_not_a_shift() {
+        let list = vec![row("a", "p1"), row("b", "p2")];
+        let results = merge(items(&list), |batch| vec![ItemResult::new(&batch[1].1.name, ItemStatus::Updated).of(batch[1].0)]);
+        assert_eq!(results[0].status, ItemStatus::Failed);
+        assert_eq!(results[0].name, "a");
+        assert_eq!(results[1].name, "b");
+    }
+
+    #[test]
+    fn names_only_calls_map_back_to_their_rows() {
+        let list = vec![Dynamic::from(5_i64), "x".into(), "y".into()];
+        let results = merge(items(&list), |batch| {
+            by_name(batch, |names| names.iter().enumerate().map(|(i, n)| ItemResult::new(n, ItemStatus::Deleted).of(i)).collect())
+        });
+        assert_eq!(results[0].status, ItemStatus::Failed);
+        assert_eq!((results[1].name.as_str(), results[2].name.as_str()), ("x", "y"));
+    }
 }
