@@ -193,7 +193,10 @@ impl HubClient {
             Ok(users) => users,
             Err(e) => {
                 let why = format!("cannot check the name against the hub: {e}");
-                return (Vec::new(), todo.into_iter().map(|(t, n)| ItemResult::failed(n, why.clone()).of(t.id())).collect());
+                return (
+                    Vec::new(),
+                    todo.into_iter().map(|(t, n)| ItemResult::failed(n, why.clone()).of(t.id())).collect(),
+                );
             }
         };
         let mut keep = Vec::new();
@@ -276,8 +279,9 @@ impl HubClient {
         }
         let (todo, refused) = self.only_users(todo).await;
         results.extend(refused);
-        let (batch, singles): (Vec<_>, Vec<_>) =
-            todo.into_iter().partition(|(_, name)| name.chars().all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c)));
+        let (batch, singles): (Vec<_>, Vec<_>) = todo
+            .into_iter()
+            .partition(|(_, name)| name.chars().all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c)));
         let chunks = batch.chunks(QUOTA_BATCH_MAX).map(|chunk| self.quota_batch(chunk));
         for outcome in join_all(chunks).await {
             results.extend(outcome);
@@ -291,13 +295,15 @@ impl HubClient {
 
     async fn quota_batch(&self, chunk: &[(&QuotaRow, String)]) -> Vec<ItemResult> {
         let users: Vec<Value> = chunk.iter().map(|(row, n)| json!({ "username": n, "amount": row.amount })).collect();
-        let reply =
-            match self.call(Method::POST, "/hub/admin/api/quota/batch", &[], Some(&json!({ "users": users }))).await {
-                Ok(r) if r.ok() => r,
-                Ok(r) => return chunk.iter().map(|(row, n)| ItemResult::failed(n, admin_failure(&r)).of(row.id)).collect(),
-                Err(HubError::Unknown { reason, .. }) => return self.balances_read_back(chunk, &reason).await,
-                Err(e) => return chunk.iter().map(|(row, n)| ItemResult::failed(n, e.to_string()).of(row.id)).collect(),
-            };
+        let reply = match self
+            .call(Method::POST, "/hub/admin/api/quota/batch", &[], Some(&json!({ "users": users })))
+            .await
+        {
+            Ok(r) if r.ok() => r,
+            Ok(r) => return chunk.iter().map(|(row, n)| ItemResult::failed(n, admin_failure(&r)).of(row.id)).collect(),
+            Err(HubError::Unknown { reason, .. }) => return self.balances_read_back(chunk, &reason).await,
+            Err(e) => return chunk.iter().map(|(row, n)| ItemResult::failed(n, e.to_string()).of(row.id)).collect(),
+        };
         let details = reply.body.get("details").and_then(Value::as_array).cloned().unwrap_or_default();
         chunk
             .iter()
@@ -406,10 +412,11 @@ impl HubClient {
         let done = match action {
             QuotaAction::Unlimited(on) => quota.get("unlimited").and_then(Value::as_bool) == Some(on),
             QuotaAction::Set(n) => quota.get("balance").and_then(Value::as_i64) == Some(n),
-            QuotaAction::Add(_) | QuotaAction::Deduct(_) => quota
-                .get("recent_transactions")
-                .and_then(Value::as_array)
-                .is_some_and(|log| log.iter().any(|t| t.get("description").and_then(Value::as_str).is_some_and(|d| d.contains(mark)))),
+            QuotaAction::Add(_) | QuotaAction::Deduct(_) => {
+                quota.get("recent_transactions").and_then(Value::as_array).is_some_and(|log| {
+                    log.iter().any(|t| t.get("description").and_then(Value::as_str).is_some_and(|d| d.contains(mark)))
+                })
+            }
         };
         match done {
             true => ItemResult::new(name, ItemStatus::Updated),

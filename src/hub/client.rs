@@ -298,7 +298,9 @@ impl HubClient {
             // The request may have reached the hub and been done.
             ambiguous = true;
             let (reason, retry_after) = match failure {
-                Failure::Answer(status, retry_after) => (format!("the hub (or a proxy) answered {status}"), retry_after),
+                Failure::Answer(status, retry_after) => {
+                    (format!("the hub (or a proxy) answered {status}"), retry_after)
+                }
                 Failure::Lost(reason) => (reason, None),
             };
             if repeat == Repeat::Once || last {

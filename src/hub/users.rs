@@ -87,7 +87,9 @@ impl HubClient {
         for user in users {
             match username::normalize(&user.name) {
                 Ok(name) => valid.push((user.id, name, user.admin)),
-                Err(e) => results.push(ItemResult::failed(user.name.trim(), format!("`{}`: {e}", user.name)).of(user.id)),
+                Err(e) => {
+                    results.push(ItemResult::failed(user.name.trim(), format!("`{}`: {e}", user.name)).of(user.id))
+                }
             }
         }
         let names: Vec<String> = valid.iter().map(|(_, n, _)| n.clone()).collect();
@@ -170,7 +172,9 @@ impl HubClient {
                 Ok(r) if r.status.as_u16() == 409 && r.ambiguous => created(*i, n),
                 Ok(r) if r.status.as_u16() == 409 => ItemResult::new(n, ItemStatus::Exists).of(*i),
                 Ok(r) => ItemResult::failed(n, r.describe()).of(*i),
-                Err(HubError::Unknown { .. }) => self.created_by_read_back(std::slice::from_ref(&(*i, n.clone()))).await.remove(0),
+                Err(HubError::Unknown { .. }) => {
+                    self.created_by_read_back(std::slice::from_ref(&(*i, n.clone()))).await.remove(0)
+                }
                 Err(e) => ItemResult::failed(n, e.to_string()).of(*i),
             }
         });
@@ -186,13 +190,17 @@ impl HubClient {
                 .iter()
                 .map(|(i, n)| match now.contains(n) {
                     true => ItemResult::new(n, ItemStatus::Created).of(*i),
-                    false => ItemResult::failed(n, "the hub did not answer and has no such user; run the command again").of(*i),
+                    false => {
+                        ItemResult::failed(n, "the hub did not answer and has no such user; run the command again")
+                            .of(*i)
+                    }
                 })
                 .collect(),
             Err(e) => chunk
                 .iter()
                 .map(|(i, n)| {
-                    ItemResult::unknown(n, format!("the hub did not answer ({e}); check with `manage-users show {n}`")).of(*i)
+                    ItemResult::unknown(n, format!("the hub did not answer ({e}); check with `manage-users show {n}`"))
+                        .of(*i)
                 })
                 .collect(),
         }
@@ -219,8 +227,13 @@ impl HubClient {
             Ok(r) => ItemResult::failed(name, r.describe()),
             Err(HubError::Unknown { reason, .. }) => match self.call(Method::GET, path, &[], None).await {
                 Ok(r) if r.status.as_u16() == 404 => ItemResult::new(name, ItemStatus::Deleted),
-                Ok(r) if r.ok() => ItemResult::failed(name, format!("no answer from the hub ({reason}); it is still there: run again")),
-                _ => ItemResult::unknown(name, format!("no answer from the hub ({reason}); check whether it is still there")),
+                Ok(r) if r.ok() => {
+                    ItemResult::failed(name, format!("no answer from the hub ({reason}); it is still there: run again"))
+                }
+                _ => ItemResult::unknown(
+                    name,
+                    format!("no answer from the hub ({reason}); check whether it is still there"),
+                ),
             },
             Err(e) => ItemResult::failed(name, e.to_string()),
         }
@@ -236,7 +249,9 @@ impl HubClient {
                 Ok(r) => ItemResult::failed(name, r.describe()),
                 Err(HubError::Unknown { reason, .. }) => match self.user(&name).await {
                     Ok(Some(u)) if u.admin == admin => ItemResult::new(name, ItemStatus::Updated),
-                    Ok(Some(_)) => ItemResult::failed(name, format!("no answer from the hub ({reason}); unchanged: run again")),
+                    Ok(Some(_)) => {
+                        ItemResult::failed(name, format!("no answer from the hub ({reason}); unchanged: run again"))
+                    }
                     Ok(None) => ItemResult::new(name, ItemStatus::NotFound),
                     Err(e) => {
                         let check = format!("no answer from the hub ({e}); check with `manage-users show {name}`");

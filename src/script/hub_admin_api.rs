@@ -51,13 +51,15 @@ fn exec_options(options: &Map) -> ExecOptions {
 /// Splits password rows into those naming a user of the hub and failed
 /// results for the others (the exec path writes a store that does not
 /// check names, so a typo would leave a stray password).
-fn only_hub_users(hub: &Hub, rows: Vec<PasswordRow>) -> Result<(Vec<PasswordRow>, Vec<ItemResult>), Box<EvalAltResult>> {
+fn only_hub_users(
+    hub: &Hub,
+    rows: Vec<PasswordRow>,
+) -> Result<(Vec<PasswordRow>, Vec<ItemResult>), Box<EvalAltResult>> {
     let client = hub.client()?;
     let names: Vec<String> = rows.iter().filter_map(|r| crate::username::normalize(&r.name).ok()).collect();
     let users = block_on(client.existing_names(&names)).map_err(failed)?;
-    let (keep, other): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| {
-        crate::username::normalize(&r.name).map_or(true, |n| users.contains(&n))
-    });
+    let (keep, other): (Vec<_>, Vec<_>) =
+        rows.into_iter().partition(|r| crate::username::normalize(&r.name).map_or(true, |n| users.contains(&n)));
     let refused = other
         .into_iter()
         .map(|r| {

@@ -449,4 +449,3 @@ fn user_query(options: &Map) -> UserQuery {
     let get = |k: &str| options.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
     UserQuery { name_filter: get("filter"), state: get("state"), sort: get("sort") }
 }
-

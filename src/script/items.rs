@@ -110,7 +110,9 @@ pub fn merge(items: Vec<Item>, send: impl FnOnce(Vec<(usize, Row)>) -> Vec<ItemR
     slots
         .into_iter()
         .zip(names)
-        .map(|(slot, name)| slot.unwrap_or_else(|| ItemResult::failed(name, "no result; this is a bug, please report it")))
+        .map(|(slot, name)| {
+            slot.unwrap_or_else(|| ItemResult::failed(name, "no result; this is a bug, please report it"))
+        })
         .collect()
 }
 
@@ -148,7 +150,9 @@ mod tests {
             batch
                 .into_iter()
                 .rev()
-                .map(|(id, row)| ItemResult::new(format!("{}={}", row.name, row.password.unwrap()), ItemStatus::Updated).of(id))
+                .map(|(id, row)| {
+                    ItemResult::new(format!("{}={}", row.name, row.password.unwrap()), ItemStatus::Updated).of(id)
+                })
                 .collect()
         });
         let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
@@ -159,7 +163,8 @@ mod tests {
     #[test]
     fn a_missing_answer_is_a_bug_not_a_shift() {
         let list = vec![row("a", "p1"), row("b", "p2")];
-        let results = merge(items(&list), |batch| vec![ItemResult::new(&batch[1].1.name, ItemStatus::Updated).of(batch[1].0)]);
+        let results =
+            merge(items(&list), |batch| vec![ItemResult::new(&batch[1].1.name, ItemStatus::Updated).of(batch[1].0)]);
         assert_eq!(results[0].status, ItemStatus::Failed);
         assert_eq!(results[0].name, "a");
         assert_eq!(results[1].name, "b");
@@ -169,7 +174,9 @@ mod tests {
     fn names_only_calls_map_back_to_their_rows() {
         let list = vec![Dynamic::from(5_i64), "x".into(), "y".into()];
         let results = merge(items(&list), |batch| {
-            by_name(batch, |names| names.iter().enumerate().map(|(i, n)| ItemResult::new(n, ItemStatus::Deleted).of(i)).collect())
+            by_name(batch, |names| {
+                names.iter().enumerate().map(|(i, n)| ItemResult::new(n, ItemStatus::Deleted).of(i)).collect()
+            })
         });
         assert_eq!(results[0].status, ItemStatus::Failed);
         assert_eq!((results[1].name.as_str(), results[2].name.as_str()), ("x", "y"));

@@ -8,3 +8,4 @@ pub mod hub;
 pub mod test;
 
 pub mod fake_k8s;
+pub mod fault_proxy;
