@@ -14,7 +14,7 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, failed};
 use super::items::{items, merge};
-use super::runtime::{block_on, settings};
+use super::runtime::{block_on, dry_run, set_dry_run as set_dry_run_everywhere, settings};
 use crate::hub::{HubClient, HubConfig, ItemResult, NewUser, Token, UserQuery};
 
 /// The hub a script talks to (`hub` in every script).
@@ -27,7 +27,6 @@ struct State {
     url: String,
     token: Option<Token>,
     client: Option<HubClient>,
-    dry_run: bool,
     namespace: String,
 }
 
@@ -40,7 +39,6 @@ impl Hub {
                 url: s.url.clone(),
                 token: s.token.clone(),
                 client: None,
-                dry_run: s.dry_run,
                 namespace: s.namespace.clone(),
             })),
         }
@@ -58,6 +56,7 @@ impl Hub {
                         .map_err(bad_input)?
                 }
             };
+            crate::credentials::warn_plain_http(&state.url);
             let mut config = HubConfig::new(state.url.clone(), token);
             config.concurrency = settings().concurrency.max(1);
             config.verbose = settings().verbose;
@@ -65,7 +64,7 @@ impl Hub {
             state.client = Some(HubClient::new(config).map_err(bad_input)?);
         }
         let client = state.client.as_ref().expect("set above");
-        Ok(client.with_dry_run(state.dry_run))
+        Ok(client.with_dry_run(super::runtime::dry_run()))
     }
 }
 
@@ -93,43 +92,63 @@ pub mod hub_module {
         hub.state.borrow().url.clone()
     }
 
-    /// Whether calls that change the hub only answer `planned` (dry run).
+    /// Whether this is a dry run: calls that would change the hub or the
+    /// cluster only answer `planned`.
     ///
     /// ```rhai
     /// if hub.dry_run { print("nothing will change"); }
     /// ```
     #[rhai_fn(get = "dry_run", pure)]
-    pub fn get_dry_run(hub: &mut Hub) -> bool {
-        hub.state.borrow().dry_run
+    pub fn get_dry_run(_hub: &mut Hub) -> bool {
+        dry_run()
     }
 
-    /// Switches dry run on or off for the rest of the script: every call
-    /// that changes the hub then sends nothing and answers `planned`.
+    /// Switches dry run on or off for the rest of the run, for the hub and
+    /// the cluster alike: every hub call that changes something,
+    /// `cluster::create_secret`, `cluster::rollout_restart` and passwords
+    /// through the hub pod then send nothing and answer `planned`. The
+    /// global `--dry-run` cannot be switched off.
     ///
     /// ```rhai
     /// hub.set_dry_run(a.dry_run);
     /// ```
     #[rhai_fn(pure)]
-    pub fn set_dry_run(hub: &mut Hub, on: bool) {
-        hub.state.borrow_mut().dry_run = on;
+    pub fn set_dry_run(_hub: &mut Hub, on: bool) {
+        set_dry_run_everywhere(on);
     }
 
-    /// Points `hub` at another hub or token: a map with `url`, `token`
+    /// Points `hub` at another hub or token: a map with `url`, `token`,
+    /// `token_file` (a file holding the token, `-` for standard input)
     /// and/or `namespace` (where the token secret is looked for); unit
     /// values are ignored. The next call connects anew.
     ///
+    /// Throws when: both `token` and `token_file` are given, or the token
+    /// file cannot be read or is empty (exit status 2).
+    ///
     /// ```rhai
-    /// hub.configure(#{ url: "https://hub.example.org", token: a.token });
+    /// hub.configure(#{ url: "https://hub.example.org", token_file: "token.txt" });
     /// ```
-    #[rhai_fn(pure)]
-    pub fn configure(hub: &mut Hub, options: Map) {
+    #[rhai_fn(pure, return_raw)]
+    pub fn configure(hub: &mut Hub, options: Map) -> Result<(), Box<EvalAltResult>> {
+        let given = |key: &str| options.get(key).filter(|v| !v.is_unit()).map(|v| v.to_string());
+        let token = match (given("token"), given("token_file")) {
+            (Some(_), Some(_)) => {
+                return Err(bad_input(
+                    "--token and --token-file both give the API token; keep --token-file \
+                     (a token on the command line shows in `ps` and in shell history)",
+                ))
+            }
+            (Some(token), None) => Some(token),
+            (None, Some(path)) => Some(crate::credentials::read_secret_file(&path, "token").map_err(bad_input)?),
+            (None, None) => None,
+        };
         let mut state = hub.state.borrow_mut();
-        if let Some(url) = options.get("url").filter(|v| !v.is_unit()) {
-            state.url = url.to_string();
+        if let Some(url) = given("url") {
+            state.url = url;
             state.client = None;
         }
-        if let Some(token) = options.get("token").filter(|v| !v.is_unit()) {
-            state.token = Some(Token::new(token.to_string()));
+        if let Some(token) = token {
+            state.token = Some(Token::new(token));
             state.client = None;
         }
         if let Some(namespace) = options.get("namespace").filter(|v| !v.is_unit()) {
@@ -138,6 +157,7 @@ pub mod hub_module {
                 state.client = None;
             }
         }
+        Ok(())
     }
 
     /// The hub's version from `GET /hub/api/`: the connection check.
