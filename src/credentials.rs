@@ -44,7 +44,7 @@ pub enum SecretFileError {
     #[error("cannot read the {what} from {}: {source}; check the path and its permissions", place(.path))]
     Read {
         /// What the file holds, e.g. `token` or `password`.
-        what: &'static str,
+        what: String,
         /// The path as given (`-` for standard input).
         path: String,
         /// The I/O error.
@@ -55,7 +55,7 @@ pub enum SecretFileError {
     #[error("{}", empty_message(.what, .path))]
     Empty {
         /// What the file holds.
-        what: &'static str,
+        what: String,
         /// The path as given (`-` for standard input).
         path: String,
     },
@@ -83,17 +83,17 @@ fn empty_message(what: &str, path: &str) -> String {
 /// from standard input when `path` is `-`. Trailing line endings are
 /// removed, nothing else (a password may end in a space). Fails when the
 /// file cannot be read or holds nothing. The secret never appears in the error.
-pub fn read_secret_file(path: &str, what: &'static str) -> Result<String, SecretFileError> {
+pub fn read_secret_file(path: &str, what: &str) -> Result<String, SecretFileError> {
     let read = if path == "-" {
         let mut text = String::new();
         std::io::stdin().lock().read_to_string(&mut text).map(|_| text)
     } else {
         std::fs::read_to_string(path)
     };
-    let text = read.map_err(|source| SecretFileError::Read { what, path: path.to_string(), source })?;
+    let text = read.map_err(|source| SecretFileError::Read { what: what.to_string(), path: path.to_string(), source })?;
     let secret = text.trim_end_matches(['\n', '\r']);
     if secret.is_empty() {
-        return Err(SecretFileError::Empty { what, path: path.to_string() });
+        return Err(SecretFileError::Empty { what: what.to_string(), path: path.to_string() });
     }
     Ok(secret.to_string())
 }

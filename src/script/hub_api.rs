@@ -15,7 +15,7 @@ use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, failed};
 use super::items::{items, merge};
 use super::runtime::{block_on, dry_run, set_dry_run as set_dry_run_everywhere, settings};
-use crate::hub::{HubClient, HubConfig, ItemResult, NewUser, Token, UserQuery};
+use crate::hub::{HubClient, HubConfig, HubError, ItemResult, NewUser, Token, UserQuery};
 
 /// The hub a script talks to (`hub` in every script).
 #[derive(Clone)]
@@ -229,8 +229,10 @@ pub mod hub_module {
     }
 
     /// Users matching filters (as `hub.users(options)`) and every quota
-    /// record, fetched at the same time: `#{users, quotas}`, where `quotas`
-    /// is `()` when the hub has no quota API.
+    /// record, fetched at the same time: `#{users, quotas}`. When the quota
+    /// listing fails (no quota API, or the token is refused) `quotas` is
+    /// `()`, `quota_error` says why and `quota_status` is the hub's HTTP
+    /// status (or `()` when it never answered).
     ///
     /// Throws when: the hub cannot be reached or refuses the token.
     ///
@@ -245,10 +247,22 @@ pub mod hub_module {
         let (users, quotas) = block_on(async { futures::join!(client.users(&query), client.quotas()) });
         let mut out = Map::new();
         out.insert("users".into(), to_array(&users.map_err(failed)?)?.into());
-        out.insert(
-            "quotas".into(),
-            quotas.ok().map(|q| to_array(&q)).transpose()?.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-        );
+        match quotas {
+            Ok(quotas) => {
+                out.insert("quotas".into(), to_array(&quotas)?.into());
+            }
+            Err(e) => {
+                let status = match &e {
+                    HubError::Status { status, .. } | HubError::Unauthorized { status, .. } => {
+                        Dynamic::from(i64::from(*status))
+                    }
+                    _ => Dynamic::UNIT,
+                };
+                out.insert("quotas".into(), Dynamic::UNIT);
+                out.insert("quota_error".into(), e.to_string().into());
+                out.insert("quota_status".into(), status);
+            }
+        }
         Ok(out)
     }
 
