@@ -30,12 +30,15 @@ pub async fn resolve_token(given: Option<&Token>, namespace: &str, context: Opti
             Ok(Token::new(token))
         }
         Err(e) => Err(HubError::NoToken(format!(
-            "tried --token or --token-file (not given), JUPYTERHUB_TOKEN (not set), and the Kubernetes secret \
-             `{ADMIN_SECRET}` in namespace `{namespace}` ({e}); pass --token-file FILE, export JUPYTERHUB_TOKEN, \
-             or point KUBECONFIG at the hub's cluster"
+            "tried --token (not given), JUPYTERHUB_TOKEN (not set), and the Kubernetes secret `{ADMIN_SECRET}` \
+             in namespace `{namespace}` ({e}); pass --token, export JUPYTERHUB_TOKEN, or point KUBECONFIG at the hub's cluster"
         ))),
     }
 }
+
+/// What jhctl says when both `--token` and `--token-file` are given.
+pub const TOKEN_TWICE: &str = "--token and --token-file both give the API token; keep --token-file \
+                               (a token on the command line shows in `ps` and in shell history)";
 
 /// A secret file that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +93,8 @@ pub fn read_secret_file(path: &str, what: &str) -> Result<String, SecretFileErro
     } else {
         std::fs::read_to_string(path)
     };
-    let text = read.map_err(|source| SecretFileError::Read { what: what.to_string(), path: path.to_string(), source })?;
+    let text =
+        read.map_err(|source| SecretFileError::Read { what: what.to_string(), path: path.to_string(), source })?;
     let secret = text.trim_end_matches(['\n', '\r']);
     if secret.is_empty() {
         return Err(SecretFileError::Empty { what: what.to_string(), path: path.to_string() });

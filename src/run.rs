@@ -112,10 +112,10 @@ pub fn run() -> i32 {
 /// when it came from the command line). Both flags at once is an error.
 fn given_token(token: Option<&str>, typed: bool, file: Option<&str>) -> Result<Option<Token>, String> {
     match file {
-        Some(_) if typed => Err("--token and --token-file both give the API token; keep --token-file \
-                                 (a token on the command line shows in `ps` and in shell history)"
-            .to_string()),
-        Some(path) => crate::credentials::read_secret_file(path, "token").map(|t| Some(Token::new(t))).map_err(|e| e.to_string()),
+        Some(_) if typed => Err(crate::credentials::TOKEN_TWICE.to_string()),
+        Some(path) => {
+            crate::credentials::read_secret_file(path, "token").map(|t| Some(Token::new(t))).map_err(|e| e.to_string())
+        }
         None => Ok(token.filter(|t| !t.trim().is_empty()).map(Token::new)),
     }
 }

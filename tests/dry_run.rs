@@ -83,14 +83,10 @@ fn credentials_create_dry_run_over_an_existing_secret() {
         "error: secret `jupyterhub-admin-credentials` already exists in namespace `jupyterhub`; a real run would \
          refuse and change nothing; to replace it, run `jhctl credentials create --force --restart`\n",
     );
-    on(&k8s)
-        .args(["--dry-run", "credentials", "create", "--force", "--restart"])
-        .run()
-        .expect_status(0)
-        .expect_stdout(
-            "📝 Would replace secret jupyterhub-admin-credentials in namespace jupyterhub\n\
+    on(&k8s).args(["--dry-run", "credentials", "create", "--force", "--restart"]).run().expect_status(0).expect_stdout(
+        "📝 Would replace secret jupyterhub-admin-credentials in namespace jupyterhub\n\
              📝 Would restart deployment/hub in namespace jupyterhub\n",
-        );
+    );
     let secret = k8s.secret(NS, SECRET).unwrap();
     assert_eq!((secret["api-token"].as_str(), secret["admin-password"].as_str()), ("keep", "keep-pw"));
     assert!(k8s.restarts(NS, "hub").is_empty());
@@ -98,7 +94,10 @@ fn credentials_create_dry_run_over_an_existing_secret() {
 
     // The real run refuses the same way, as done.
     let out = on(&k8s).args(["credentials", "create"]).run().expect_status(1);
-    assert!(out.stderr.contains("already exists in namespace `jupyterhub`; nothing was changed; to replace it"), "{out}");
+    assert!(
+        out.stderr.contains("already exists in namespace `jupyterhub`; nothing was changed; to replace it"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -57,5 +57,8 @@ fn sync_plan_exit_codes() {
 fn sync_help_names_the_plan_exit_codes() {
     let out = Test::new().args(["manage-users", "sync", "--help"]).run().expect_status(0);
     let help = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(help.contains("Exit status: 0 the hub matches, 3 there are changes, 1 failure, 2 bad usage or a bad file"), "{out}");
+    assert!(
+        help.contains("Exit status: 0 the hub matches, 3 there are changes, 1 failure, 2 bad usage or a bad file"),
+        "{out}"
+    );
 }

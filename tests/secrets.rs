@@ -189,10 +189,7 @@ fn hub_without_quota(quota: &'static str) -> String {
                     .to_string()
             };
             let (head, body) = reply.split_once("\r\n\r\n").expect("head and body");
-            let text = format!(
-                "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            let text = format!("HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
             let _ = reader.get_mut().write_all(text.as_bytes());
         }
     });

@@ -132,12 +132,7 @@ pub mod hub_module {
     pub fn configure(hub: &mut Hub, options: Map) -> Result<(), Box<EvalAltResult>> {
         let given = |key: &str| options.get(key).filter(|v| !v.is_unit()).map(|v| v.to_string());
         let token = match (given("token"), given("token_file")) {
-            (Some(_), Some(_)) => {
-                return Err(bad_input(
-                    "--token and --token-file both give the API token; keep --token-file \
-                     (a token on the command line shows in `ps` and in shell history)",
-                ))
-            }
+            (Some(_), Some(_)) => return Err(bad_input(crate::credentials::TOKEN_TWICE)),
             (Some(token), None) => Some(token),
             (None, Some(path)) => Some(crate::credentials::read_secret_file(&path, "token").map_err(bad_input)?),
             (None, None) => None,
