@@ -26,9 +26,13 @@ pub struct Global {
     /// The hub's URL.
     #[arg(long, env = "JUPYTERHUB_URL", default_value = "http://localhost:30890", global = true)]
     pub url: String,
-    /// API token of an admin (else the Kubernetes secret is read).
+    /// API token of an admin (else the Kubernetes secret is read). Visible
+    /// to other users of this machine in `ps`: prefer --token-file or the environment.
     #[arg(long, env = "JUPYTERHUB_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
+    /// Read the API token from FILE (`-`: standard input); a trailing newline is ignored.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub token_file: Option<String>,
     /// Kubernetes namespace of the hub.
     #[arg(short = 'n', long, env = "JHCTL_NAMESPACE", default_value = "jupyterhub", global = true)]
     pub namespace: String,
@@ -38,7 +42,7 @@ pub struct Global {
     /// Requests in flight at once.
     #[arg(long, env = "JHCTL_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
     pub concurrency: u16,
-    /// Change nothing: calls that would change the hub answer `planned`.
+    /// Change nothing on the hub or the cluster: calls that would change something answer `planned`.
     #[arg(long, global = true)]
     pub dry_run: bool,
     /// Print one JSON document on stdout (scripts that support it).

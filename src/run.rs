@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use clap::{CommandFactory, Parser};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 use crate::hub::Token;
@@ -13,17 +14,26 @@ use crate::script::{build_engine, bundled, doc, runtime};
 
 /// Runs jhctl with the process's arguments; returns the exit status.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command().try_get_matches().and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
     let g = &cli.global;
+    let typed = matches.value_source("token") == Some(ValueSource::CommandLine);
+    let token = match given_token(g.token.as_deref(), typed, g.token_file.as_deref()) {
+        Ok(token) => token,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 2;
+        }
+    };
     runtime::init(runtime::Settings {
         url: g.url.clone(),
-        token: g.token.as_deref().filter(|t| !t.trim().is_empty()).map(Token::new),
+        token,
         namespace: g.namespace.clone(),
         context: g.context.clone(),
         concurrency: usize::from(g.concurrency),
@@ -94,6 +104,19 @@ pub fn run() -> i32 {
                 }
             }
         }
+    }
+}
+
+/// The token given to jhctl itself: `--token-file` (which wins over
+/// JUPYTERHUB_TOKEN), else `--token` or JUPYTERHUB_TOKEN (`token`; `typed`
+/// when it came from the command line). Both flags at once is an error.
+fn given_token(token: Option<&str>, typed: bool, file: Option<&str>) -> Result<Option<Token>, String> {
+    match file {
+        Some(_) if typed => Err(crate::credentials::TOKEN_TWICE.to_string()),
+        Some(path) => {
+            crate::credentials::read_secret_file(path, "token").map(|t| Some(Token::new(t))).map_err(|e| e.to_string())
+        }
+        None => Ok(token.filter(|t| !t.trim().is_empty()).map(Token::new)),
     }
 }
 

@@ -7,10 +7,13 @@ mod harness;
 
 mod cluster;
 mod cluster_core;
+mod dry_run;
+mod exit_codes;
 mod integrity;
 mod panel;
 mod passwords;
 mod readme;
 mod repl;
+mod secrets;
 mod spine;
 mod workflows;

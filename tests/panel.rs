@@ -394,7 +394,7 @@ fn sync_plans_applies_and_then_has_nothing_to_do() {
     plan += "  - delete x1\n  - delete x2\n  - delete x3\n";
     plan += "  = keep boss: admin (add --prune-admins to delete admins too)\n";
     let (out, _) = jhctl(&hub, files, &["manage-users", "sync", "roster.csv", "--prune", "--plan"]);
-    let out = out.expect_status(2);
+    let out = out.expect_status(3);
     assert_eq!(out.stdout, plan);
 
     // Without a terminal and without --yes nothing happens.

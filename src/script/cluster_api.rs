@@ -8,7 +8,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::error::failed;
-use super::runtime::{block_on, settings};
+use super::runtime::{block_on, dry_run, settings};
 use crate::cluster::{Cluster, ClusterConfig, ClusterError};
 
 /// Connects with the global `--context` and runs `job`.
@@ -43,7 +43,9 @@ pub mod cluster_module {
     }
 
     /// Creates a secret from a map of text values; refuses when it exists.
-    /// Returns `created`, or `planned` in a dry run.
+    /// Returns `created`, or `planned` in a dry run (`--dry-run` or
+    /// `hub.set_dry_run(true)`), which reads the secret and throws as the
+    /// real run would.
     ///
     /// Throws when: the secret exists, or the cluster refuses.
     ///
@@ -57,7 +59,8 @@ pub mod cluster_module {
     }
 
     /// Creates a secret with options: `#{overwrite: true}` replaces one that exists.
-    /// Returns `created`, or `planned` in a dry run.
+    /// Returns `created`, or `planned` in a dry run (nothing is written; a
+    /// secret that exists without `overwrite` throws, as in a real run).
     ///
     /// Throws when: the secret exists and `overwrite` is not set, or the cluster refuses.
     ///
@@ -66,10 +69,19 @@ pub mod cluster_module {
     /// ```
     #[rhai_fn(name = "create_secret", return_raw)]
     pub fn create_secret_with(ns: &str, name: &str, data: Map, options: Map) -> Result<String, Box<EvalAltResult>> {
-        if settings().dry_run {
+        let overwrite = options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false);
+        if dry_run() {
+            let (ns, name) = (ns.to_string(), name.to_string());
+            // Read only: what the real run would meet.
+            with_cluster(|c| async move {
+                match c.secret(&ns, &name).await {
+                    Ok(_) if !overwrite => Err(ClusterError::AlreadyExists { name, namespace: ns }),
+                    Ok(_) | Err(ClusterError::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            })?;
             return Ok("planned".into());
         }
-        let overwrite = options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false);
         let data: BTreeMap<String, String> = data.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let (ns, name) = (ns.to_string(), name.to_string());
         with_cluster(|c| async move { c.create_secret(&ns, &name, &data, overwrite).await })?;
@@ -78,7 +90,8 @@ pub mod cluster_module {
 
     /// Restarts a deployment the way `kubectl rollout restart` does (the
     /// `kubectl.kubernetes.io/restartedAt` annotation). Returns `restarted`,
-    /// or `planned` in a dry run.
+    /// or `planned` in a dry run (`--dry-run` or `hub.set_dry_run(true)`),
+    /// which only checks that the deployment exists.
     ///
     /// Throws when: the deployment does not exist, or the cluster refuses.
     ///
@@ -100,7 +113,9 @@ pub mod cluster_module {
     /// ```
     #[rhai_fn(name = "rollout_restart", return_raw)]
     pub fn rollout_restart_with(ns: &str, deployment: &str, options: Map) -> Result<String, Box<EvalAltResult>> {
-        if settings().dry_run {
+        if dry_run() {
+            let (ns, deployment) = (ns.to_string(), deployment.to_string());
+            with_cluster(|c| async move { c.deployment_pods(&ns, &deployment).await })?;
             return Ok("planned".into());
         }
         let wait = options.get("wait").and_then(|v| v.as_int().ok()).filter(|w| *w > 0);

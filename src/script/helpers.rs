@@ -53,6 +53,20 @@ pub mod helpers_module {
         secret_text::token_hex(bytes.clamp(1, 4096) as usize)
     }
 
+    /// Reads a secret (`what`: `password`, `token`, named in errors) from
+    /// the file `path`, or from standard input when `path` is `-`, so it
+    /// never sits on the command line. Trailing line endings are removed.
+    ///
+    /// Throws when: the file cannot be read or is empty (exit status 2).
+    ///
+    /// ```rhai
+    /// let p = read_secret("initial-password.txt", "password");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read_secret(path: &str, what: &str) -> Result<String, Box<EvalAltResult>> {
+        crate::credentials::read_secret_file(path, what).map_err(bad_input)
+    }
+
     /// Asks `question` on the terminal (on stderr with `--json`) and
     /// returns true only when the answer is `yes`.
     ///

@@ -115,7 +115,7 @@ pub mod hub_admin_module {
         let force_change = options.get("force_change").and_then(|v| v.as_bool().ok()).unwrap_or(true);
         let via = options.get("via").filter(|v| !v.is_unit()).map(|v| v.to_string()).unwrap_or_else(|| "api".into());
         let entries = items(&rows);
-        let dry_run = hub.client().map(|c| c.dry_run()).unwrap_or(settings().dry_run);
+        let dry_run = hub.client().map(|c| c.dry_run()).unwrap_or_else(|_| crate::script::runtime::dry_run());
         let output = options.get("output").filter(|v| !v.is_unit()).map(|v| v.to_string()).filter(|_| !dry_run);
         let sheet = match &output {
             Some(path) => {

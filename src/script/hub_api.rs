@@ -14,8 +14,8 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, failed};
 use super::items::{by_name, items, merge};
-use super::runtime::{block_on, settings};
-use crate::hub::{HubClient, HubConfig, ItemResult, NewUser, Token, UserQuery};
+use super::runtime::{block_on, dry_run, set_dry_run as set_dry_run_everywhere, settings};
+use crate::hub::{HubClient, HubConfig, HubError, ItemResult, NewUser, Token, UserQuery};
 
 /// The hub a script talks to (`hub` in every script).
 #[derive(Clone)]
@@ -27,7 +27,6 @@ struct State {
     url: String,
     token: Option<Token>,
     client: Option<HubClient>,
-    dry_run: bool,
     namespace: String,
 }
 
@@ -40,7 +39,6 @@ impl Hub {
                 url: s.url.clone(),
                 token: s.token.clone(),
                 client: None,
-                dry_run: s.dry_run,
                 namespace: s.namespace.clone(),
             })),
         }
@@ -58,6 +56,7 @@ impl Hub {
                         .map_err(bad_input)?
                 }
             };
+            crate::credentials::warn_plain_http(&state.url);
             let mut config = HubConfig::new(state.url.clone(), token);
             config.concurrency = settings().concurrency.max(1);
             config.verbose = settings().verbose;
@@ -65,7 +64,7 @@ impl Hub {
             state.client = Some(HubClient::new(config).map_err(bad_input)?);
         }
         let client = state.client.as_ref().expect("set above");
-        Ok(client.with_dry_run(state.dry_run))
+        Ok(client.with_dry_run(super::runtime::dry_run()))
     }
 }
 
@@ -93,43 +92,58 @@ pub mod hub_module {
         hub.state.borrow().url.clone()
     }
 
-    /// Whether calls that change the hub only answer `planned` (dry run).
+    /// Whether this is a dry run: calls that would change the hub or the
+    /// cluster only answer `planned`.
     ///
     /// ```rhai
     /// if hub.dry_run { print("nothing will change"); }
     /// ```
     #[rhai_fn(get = "dry_run", pure)]
-    pub fn get_dry_run(hub: &mut Hub) -> bool {
-        hub.state.borrow().dry_run
+    pub fn get_dry_run(_hub: &mut Hub) -> bool {
+        dry_run()
     }
 
-    /// Switches dry run on or off for the rest of the script: every call
-    /// that changes the hub then sends nothing and answers `planned`.
+    /// Switches dry run on or off for the rest of the run, for the hub and
+    /// the cluster alike: every hub call that changes something,
+    /// `cluster::create_secret`, `cluster::rollout_restart` and passwords
+    /// through the hub pod then send nothing and answer `planned`. The
+    /// global `--dry-run` cannot be switched off.
     ///
     /// ```rhai
     /// hub.set_dry_run(a.dry_run);
     /// ```
     #[rhai_fn(pure)]
-    pub fn set_dry_run(hub: &mut Hub, on: bool) {
-        hub.state.borrow_mut().dry_run = on;
+    pub fn set_dry_run(_hub: &mut Hub, on: bool) {
+        set_dry_run_everywhere(on);
     }
 
-    /// Points `hub` at another hub or token: a map with `url`, `token`
+    /// Points `hub` at another hub or token: a map with `url`, `token`,
+    /// `token_file` (a file holding the token, `-` for standard input)
     /// and/or `namespace` (where the token secret is looked for); unit
     /// values are ignored. The next call connects anew.
     ///
+    /// Throws when: both `token` and `token_file` are given, or the token
+    /// file cannot be read or is empty (exit status 2).
+    ///
     /// ```rhai
-    /// hub.configure(#{ url: "https://hub.example.org", token: a.token });
+    /// hub.configure(#{ url: "https://hub.example.org", token_file: "token.txt" });
     /// ```
-    #[rhai_fn(pure)]
-    pub fn configure(hub: &mut Hub, options: Map) {
+    #[rhai_fn(pure, return_raw)]
+    pub fn configure(hub: &mut Hub, options: Map) -> Result<(), Box<EvalAltResult>> {
+        let given = |key: &str| options.get(key).filter(|v| !v.is_unit()).map(|v| v.to_string());
+        let token = match (given("token"), given("token_file")) {
+            (Some(_), Some(_)) => return Err(bad_input(crate::credentials::TOKEN_TWICE)),
+            (Some(token), None) => Some(token),
+            (None, Some(path)) => Some(crate::credentials::read_secret_file(&path, "token").map_err(bad_input)?),
+            (None, None) => None,
+        };
         let mut state = hub.state.borrow_mut();
-        if let Some(url) = options.get("url").filter(|v| !v.is_unit()) {
-            state.url = url.to_string();
+        if let Some(url) = given("url") {
+            state.url = url;
             state.client = None;
         }
-        if let Some(token) = options.get("token").filter(|v| !v.is_unit()) {
-            state.token = Some(Token::new(token.to_string()));
+        if let Some(token) = token {
+            state.token = Some(Token::new(token));
             state.client = None;
         }
         if let Some(namespace) = options.get("namespace").filter(|v| !v.is_unit()) {
@@ -138,6 +152,7 @@ pub mod hub_module {
                 state.client = None;
             }
         }
+        Ok(())
     }
 
     /// The hub's version from `GET /hub/api/`: the connection check.
@@ -209,8 +224,10 @@ pub mod hub_module {
     }
 
     /// Users matching filters (as `hub.users(options)`) and every quota
-    /// record, fetched at the same time: `#{users, quotas}`, where `quotas`
-    /// is `()` when the hub has no quota API.
+    /// record, fetched at the same time: `#{users, quotas}`. When the quota
+    /// listing fails (no quota API, or the token is refused) `quotas` is
+    /// `()`, `quota_error` says why and `quota_status` is the hub's HTTP
+    /// status (or `()` when it never answered).
     ///
     /// Throws when: the hub cannot be reached or refuses the token.
     ///
@@ -225,10 +242,22 @@ pub mod hub_module {
         let (users, quotas) = block_on(async { futures::join!(client.users(&query), client.quotas()) });
         let mut out = Map::new();
         out.insert("users".into(), to_array(&users.map_err(failed)?)?.into());
-        out.insert(
-            "quotas".into(),
-            quotas.ok().map(|q| to_array(&q)).transpose()?.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-        );
+        match quotas {
+            Ok(quotas) => {
+                out.insert("quotas".into(), to_array(&quotas)?.into());
+            }
+            Err(e) => {
+                let status = match &e {
+                    HubError::Status { status, .. } | HubError::Unauthorized { status, .. } => {
+                        Dynamic::from(i64::from(*status))
+                    }
+                    _ => Dynamic::UNIT,
+                };
+                out.insert("quotas".into(), Dynamic::UNIT);
+                out.insert("quota_error".into(), e.to_string().into());
+                out.insert("quota_status".into(), status);
+            }
+        }
         Ok(out)
     }
 

@@ -24,7 +24,8 @@ pub struct Settings {
     pub context: Option<String>,
     /// Requests in flight at once.
     pub concurrency: usize,
-    /// Send nothing that changes the hub or the cluster.
+    /// `--dry-run` as given on the command line: the starting value of
+    /// [`dry_run`], which is the one every primitive reads.
     pub dry_run: bool,
     /// Print one JSON document on stdout.
     pub json: bool,
@@ -39,6 +40,8 @@ static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 static INTERRUPT: OnceLock<fn() -> bool> = OnceLock::new();
 /// JSON output switched on by the script itself (its own `--json` flag).
 static JSON: AtomicBool = AtomicBool::new(false);
+/// Dry run switched on by the script itself (`hub.set_dry_run(true)`).
+static DRY_RUN: AtomicBool = AtomicBool::new(false);
 
 /// What [`block_on`] unwinds with when the REPL's Ctrl-C cuts a call short;
 /// the REPL catches it (`std::panic::catch_unwind`) and goes on.
@@ -65,6 +68,20 @@ pub fn json() -> bool {
 /// `--json` stays on when given).
 pub fn set_json(on: bool) {
     JSON.store(on, Ordering::Relaxed);
+}
+
+/// Whether this run is a dry run: the global `--dry-run`, or a script's
+/// `hub.set_dry_run(true)`. The one source of truth for every primitive
+/// that changes something (hub calls, `cluster::create_secret`,
+/// `cluster::rollout_restart`, passwords through the hub pod).
+pub fn dry_run() -> bool {
+    settings().dry_run || DRY_RUN.load(Ordering::Relaxed)
+}
+
+/// Switches dry run on or off for the rest of the run, for the hub and
+/// the cluster alike (the global `--dry-run` stays on when given).
+pub fn set_dry_run(on: bool) {
+    DRY_RUN.store(on, Ordering::Relaxed);
 }
 
 /// Lets `interrupted` cut short the call in flight: once it returns true,
