@@ -256,7 +256,8 @@ mod tests {
 
     #[test]
     fn without_a_total_next_is_followed() {
-        let body = json!({ "items": names(0, 50), "_pagination": { "offset": 0, "limit": 50, "next": { "offset": 50 } } });
+        let body =
+            json!({ "items": names(0, 50), "_pagination": { "offset": 0, "limit": 50, "next": { "offset": 50 } } });
         assert_eq!(plan(&parse_page::<User>("users", body).unwrap()), Plan::FollowNext(50));
         let last = json!({ "items": names(0, 5), "_pagination": { "offset": 0, "limit": 50, "next": null } });
         assert_eq!(plan(&parse_page::<User>("users", last).unwrap()), Plan::Done);

@@ -18,6 +18,6 @@ pub use admin_api::{PasswordRow, QuotaAction, QuotaEntry, QUOTA_BATCH_MAX, QUOTA
 pub use client::{HubClient, HubConfig};
 pub use error::HubError;
 pub use item_result::{ItemResult, ItemStatus};
+pub use listing::PAGE_SIZE;
 pub use model::{Group, NewUser, Server, User, UserQuery};
 pub use token::Token;
-pub use listing::PAGE_SIZE;
