@@ -126,7 +126,8 @@ fn fail_planned(r: ItemResult, error: &str) -> ItemResult {
 }
 
 fn check_group(name: &str) -> Result<(), ItemResult> {
-    if name.trim().is_empty() || name.contains('/') || name.chars().any(char::is_control) {
+    let path_step = matches!(name.trim(), "." | "..");
+    if name.trim().is_empty() || name.contains('/') || name.chars().any(char::is_control) || path_step {
         Err(ItemResult::failed(name, format!("invalid group name `{name}`; use letters, digits, `-`, `_` or `.`")))
     } else {
         Ok(())
