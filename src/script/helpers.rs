@@ -193,7 +193,9 @@ pub mod helpers_module {
 
     /// Rows (maps) as CSV text with a header of `columns`, in that order:
     /// `()` is blank, a list is joined with `;` (the roster's `groups`
-    /// format), booleans are `true`/`false`. Fields are quoted as needed.
+    /// format), booleans are `true`/`false`. Fields are quoted as needed,
+    /// and text a spreadsheet would run as a formula gets a leading `'`
+    /// (as in every file jhctl writes).
     ///
     /// Throws when: a value cannot be written (never for plain values).
     ///
@@ -204,9 +206,12 @@ pub mod helpers_module {
     pub fn to_csv(rows: Array, columns: Array) -> Result<String, Box<EvalAltResult>> {
         let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
         let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(&columns).map_err(super::super::error::failed)?;
+        let header = columns.iter().map(|c| crate::roster::Cell::from(c.as_str()).sheet_text());
+        writer.write_record(header).map_err(super::super::error::failed)?;
         for row in crate::script::roster_api::cells(&rows, &columns) {
-            writer.write_record(row.iter().map(crate::roster::Cell::text)).map_err(super::super::error::failed)?;
+            writer
+                .write_record(row.iter().map(crate::roster::Cell::sheet_text))
+                .map_err(super::super::error::failed)?;
         }
         let bytes = writer.into_inner().map_err(|e| super::super::error::failed(e.error()))?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
