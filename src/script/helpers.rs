@@ -7,6 +7,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::error::{bad_input, exit as exit_with};
+use super::terminal_text::escape_controls;
 use crate::secret_text;
 
 /// Global helper functions.
@@ -71,6 +72,7 @@ pub mod helpers_module {
             )));
         }
         // With --json, stdout carries only the JSON document.
+        let question = escape_controls(question);
         if crate::script::runtime::json() {
             eprint!("{question}");
         } else {
@@ -122,7 +124,7 @@ pub mod helpers_module {
     /// eprint("⚠️  2 rows skipped");
     /// ```
     pub fn eprint(text: &str) {
-        let _ = writeln!(std::io::stderr(), "{text}");
+        let _ = writeln!(std::io::stderr(), "{}", escape_controls(text));
     }
 
     /// Prints a line for people: on stdout, or on stderr when `--json`
@@ -132,6 +134,7 @@ pub mod helpers_module {
     /// say("✅ Created user: alice");
     /// ```
     pub fn say(text: &str) {
+        let text = escape_controls(text);
         if crate::script::runtime::json() {
             let _ = writeln!(std::io::stderr(), "{text}");
         } else {
