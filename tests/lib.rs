@@ -7,6 +7,7 @@ mod harness;
 
 mod cluster;
 mod cluster_core;
+mod hostile;
 mod pagination;
 mod panel;
 mod passwords;
