@@ -15,6 +15,10 @@ pub enum UsernameError {
     Whitespace,
     /// The name holds a control character (a newline, a tab pasted from a sheet, ...).
     Control,
+    /// The name is `.` or `..`: in a URL path these mean "this folder" and
+    /// "the folder above", so a request about the user would reach another
+    /// endpoint of the hub.
+    PathStep,
 }
 
 impl fmt::Display for UsernameError {
@@ -24,6 +28,9 @@ impl fmt::Display for UsernameError {
             UsernameError::Slash => "username contains `/`; remove it",
             UsernameError::Whitespace => "username contains white space; remove the spaces inside it",
             UsernameError::Control => "username contains a control character; retype it",
+            UsernameError::PathStep => {
+                "username `.` or `..` would change the hub's URL paths (they mean this and the parent folder); choose another name"
+            }
         })
     }
 }
@@ -51,6 +58,9 @@ pub fn normalize(raw: &str) -> Result<String, UsernameError> {
     if name.contains('/') {
         return Err(UsernameError::Slash);
     }
+    if name == "." || name == ".." {
+        return Err(UsernameError::PathStep);
+    }
     Ok(name.to_lowercase())
 }
 
@@ -72,5 +82,19 @@ mod tests {
         assert_eq!(normalize("ann smith"), Err(UsernameError::Whitespace));
         assert_eq!(normalize("ann\u{7}"), Err(UsernameError::Control));
         assert_eq!(normalize("a\nb"), Err(UsernameError::Control));
+    }
+
+    #[test]
+    fn refuses_dot_and_dot_dot() {
+        assert_eq!(normalize("."), Err(UsernameError::PathStep));
+        assert_eq!(normalize(" .. "), Err(UsernameError::PathStep));
+        assert_eq!(
+            UsernameError::PathStep.to_string(),
+            "username `.` or `..` would change the hub's URL paths (they mean this and the parent folder); choose another name"
+        );
+        // Dots inside a name are fine.
+        assert_eq!(normalize("...").unwrap(), "...");
+        assert_eq!(normalize("a.b").unwrap(), "a.b");
+        assert_eq!(normalize(".ann").unwrap(), ".ann");
     }
 }

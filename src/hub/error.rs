@@ -49,6 +49,29 @@ pub enum HubError {
         /// Why it could not be read.
         reason: String,
     },
+    /// A listing came back with fewer distinct entries than the `total` the
+    /// hub gave for it (pages lost or shifted while they were read). The
+    /// partial list is never handed back.
+    #[error("list {what}: the hub has {total} but its pages held only {got}; the listing is incomplete, so nothing was used; run it again")]
+    ShortListing {
+        /// What was listed, e.g. "users".
+        what: String,
+        /// The hub's `_pagination.total`.
+        total: usize,
+        /// Distinct entries the pages held.
+        got: usize,
+    },
+    /// A listing changed while its pages were read: the hub's `total`
+    /// differed between pages, or the pages held more entries than it.
+    #[error("list {what}: the listing changed while it was read ({first} at first, then {now}); nothing was used; run it again when no one is adding or removing {what}")]
+    ListingChanged {
+        /// What was listed, e.g. "users".
+        what: String,
+        /// The count the first page gave.
+        first: usize,
+        /// The count seen later.
+        now: usize,
+    },
     /// The URL given is not a valid base URL.
     #[error("invalid hub URL `{url}`: {reason}; give it like http://localhost:30890")]
     Url {

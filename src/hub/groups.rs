@@ -2,47 +2,13 @@
 
 use futures::future::join_all;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::client::HubClient;
 use super::{Group, HubError, ItemResult, ItemStatus};
 use crate::username;
 
 impl HubClient {
-    /// Every group with its members (every page).
-    pub async fn groups(&self) -> Result<Vec<Group>, HubError> {
-        let mut groups: Vec<Group> = Vec::new();
-        let mut offset = 0;
-        loop {
-            let query = [("offset", offset.to_string()), ("limit", "200".to_string())];
-            let reply = self
-                .call_with(Method::GET, "/hub/api/groups", &query, None, Some("application/jupyterhub-pagination+json"))
-                .await?;
-            if !reply.ok() {
-                return Err(HubError::Status {
-                    what: "list groups".into(),
-                    status: reply.status.as_u16(),
-                    message: reply.message(),
-                });
-            }
-            let (items, next) = match reply.body {
-                Value::Object(mut page) => {
-                    let next = page.get("_pagination").and_then(|p| p.get("next")).is_some_and(|n| !n.is_null());
-                    (page.remove("items").unwrap_or(Value::Array(Vec::new())), next)
-                }
-                list => (list, false),
-            };
-            let page: Vec<Group> = serde_json::from_value(items)
-                .map_err(|e| HubError::Decode { what: "list groups".into(), reason: e.to_string() })?;
-            offset += page.len();
-            let empty = page.is_empty();
-            groups.extend(page);
-            if !next || empty {
-                return Ok(groups);
-            }
-        }
-    }
-
     /// One group, `None` when it does not exist.
     pub async fn group(&self, name: &str) -> Result<Option<Group>, HubError> {
         let path = format!("/hub/api/groups/{}", Self::segment(name));
@@ -169,7 +135,8 @@ fn fail_planned(r: ItemResult, error: &str) -> ItemResult {
 }
 
 fn check_group(name: &str) -> Result<(), ItemResult> {
-    if name.trim().is_empty() || name.contains('/') || name.chars().any(char::is_control) {
+    let path_step = matches!(name.trim(), "." | "..");
+    if name.trim().is_empty() || name.contains('/') || name.chars().any(char::is_control) || path_step {
         Err(ItemResult::failed(name, format!("invalid group name `{name}`; use letters, digits, `-`, `_` or `.`")))
     } else {
         Ok(())

@@ -7,6 +7,7 @@ mod error;
 mod existing;
 mod groups;
 mod item_result;
+mod listing;
 mod model;
 mod progress;
 mod retry;
@@ -18,6 +19,6 @@ pub use admin_api::{PasswordRow, QuotaAction, QuotaEntry, QuotaRow, QUOTA_BATCH_
 pub use client::{HubClient, HubConfig};
 pub use error::HubError;
 pub use item_result::{ItemResult, ItemStatus};
+pub use listing::PAGE_SIZE;
 pub use model::{Group, NewUser, Server, User, UserQuery};
 pub use token::Token;
-pub use users::PAGE_SIZE;

@@ -1,4 +1,4 @@
-//! User calls: list (every page), one user, batch create, delete, admin
+//! User calls: one user, batch create, delete, admin
 //! flag, rename.
 
 use std::collections::HashSet;
@@ -8,61 +8,14 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::client::HubClient;
-use super::{HubError, ItemResult, ItemStatus, NewUser, User, UserQuery};
+use super::{HubError, ItemResult, ItemStatus, NewUser, User};
 use crate::username;
-
-/// The most users the hub returns in one page (its `api_page_max_limit`).
-pub const PAGE_SIZE: usize = 200;
 
 /// Names per batch-create request: small enough that a busy hub answers
 /// each well within the request timeout even with all requests in flight.
 const CREATE_CHUNK: usize = 200;
 
-const PAGINATION: &str = "application/jupyterhub-pagination+json";
-
 impl HubClient {
-    /// Every user matching `query`: the first page tells the total, the
-    /// remaining pages are fetched concurrently.
-    pub async fn users(&self, query: &UserQuery) -> Result<Vec<User>, HubError> {
-        let first = self.users_page(query, 0).await?;
-        let total = first.get("_pagination").and_then(|p| p.get("total")).and_then(Value::as_u64).unwrap_or(0) as usize;
-        let mut users = page_items(first)?;
-        let offsets: Vec<usize> = (users.len()..total).step_by(PAGE_SIZE).collect();
-        if users.len() < total && !users.is_empty() {
-            let pages = join_all(offsets.iter().map(|&offset| self.users_page(query, offset))).await;
-            for page in pages {
-                users.extend(page_items(page?)?);
-            }
-        }
-        // Users created or deleted while the pages were read can shift
-        // offsets; keep one entry per name.
-        let mut seen = std::collections::HashSet::new();
-        users.retain(|u| seen.insert(u.name.clone()));
-        Ok(users)
-    }
-
-    async fn users_page(&self, query: &UserQuery, offset: usize) -> Result<Value, HubError> {
-        let mut params = vec![("offset", offset.to_string()), ("limit", PAGE_SIZE.to_string())];
-        if let Some(f) = &query.name_filter {
-            params.push(("name_filter", f.clone()));
-        }
-        if let Some(s) = &query.state {
-            params.push(("state", s.clone()));
-        }
-        if let Some(s) = &query.sort {
-            params.push(("sort", s.clone()));
-        }
-        let reply = self.call_with(Method::GET, "/hub/api/users", &params, None, Some(PAGINATION)).await?;
-        if !reply.ok() {
-            return Err(HubError::Status {
-                what: "list users".into(),
-                status: reply.status.as_u16(),
-                message: reply.message(),
-            });
-        }
-        Ok(reply.body)
-    }
-
     /// One user, `None` when the hub has no such user.
     pub async fn user(&self, name: &str) -> Result<Option<User>, HubError> {
         let path = format!("/hub/api/users/{}", Self::segment(name));
@@ -317,17 +270,6 @@ impl HubClient {
         super::progress::finish(bar);
         results
     }
-}
-
-fn page_items(page: Value) -> Result<Vec<User>, HubError> {
-    let items = match page {
-        Value::Object(mut map) => map.remove("items").unwrap_or(Value::Array(Vec::new())),
-        list @ Value::Array(_) => list,
-        other => {
-            return Err(HubError::Decode { what: "list users".into(), reason: format!("expected a page, got {other}") })
-        }
-    };
-    serde_json::from_value(items).map_err(|e| HubError::Decode { what: "list users".into(), reason: e.to_string() })
 }
 
 fn decode_user(body: Value, name: &str) -> Result<User, HubError> {

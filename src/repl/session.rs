@@ -225,7 +225,7 @@ impl Session {
             },
             false => show(value),
         };
-        let _ = writeln!(std::io::stdout(), "{text}");
+        let _ = writeln!(std::io::stdout(), "{}", crate::script::terminal_text::escape_controls(&text));
     }
 
     fn refresh_names(&self) {

@@ -1,5 +1,17 @@
-//! One cell of a sheet to write, and the one rule for turning numbers into
-//! text that reading and writing share: 1001 is "1001", never "1001.0".
+//! One cell of a sheet to write, and the rules reading and writing share:
+//! numbers as text (1001 is "1001", never "1001.0"), and the guard against
+//! CSV injection.
+//!
+//! **CSV injection** (OWASP): a spreadsheet runs a cell that starts with
+//! `=`, `+`, `-`, `@`, a tab or a carriage return as a formula, and names
+//! and group names come from the hub, where anyone may have picked them.
+//! So every text cell jhctl writes (CSV, TSV and XLSX, headers included)
+//! that starts with one of those gets a leading `'` ([`guard`]); number
+//! cells, and text that is a plain number such as `-5`, are left alone.
+//! Reading takes the guard off again ([`unguard`]), so a file jhctl wrote
+//! reads back exactly: text whose first character after any leading `'` is
+//! one of those six also gets a `'` when written (`'=x` is written `''=x`),
+//! and reading removes exactly one `'` from text of that shape.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +36,16 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// The cell as written into a file: [`Cell::text`], with a `'` in
+    /// front of text a spreadsheet would run as a formula (`=1+1` is
+    /// written `'=1+1`; see the module docs).
+    pub fn sheet_text(&self) -> String {
+        match self {
+            Cell::Text(text) => guard(text).into_owned(),
+            other => other.text(),
+        }
+    }
+
     /// The cell as CSV text: booleans as `true`/`false`, integral floats
     /// without a fraction (`1001.0` is `1001`).
     pub fn text(&self) -> String {
@@ -73,6 +95,39 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
     }
 }
 
+/// First characters that make a spreadsheet read a cell as a formula.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// True when `text`, after any leading `'`, starts like a formula.
+fn formula_like(text: &str) -> bool {
+    text.trim_start_matches('\'').starts_with(FORMULA_START)
+}
+
+/// True for text that is just a number, such as `-5`, `+1.5` or `-2e3`.
+fn plain_number(text: &str) -> bool {
+    text.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E')) && text.parse::<f64>().is_ok()
+}
+
+/// `text` as written into a cell: with a leading `'` when a spreadsheet
+/// would run it as a formula, or when it would otherwise be read back as a
+/// guarded cell. Plain numbers stay as they are.
+pub(crate) fn guard(text: &str) -> std::borrow::Cow<'_, str> {
+    if formula_like(text) && !plain_number(text) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+/// `text` as read from a cell: [`guard`] undone (one leading `'` taken off
+/// text that is `'` followed by a formula-like text).
+pub(crate) fn unguard(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest) if formula_like(rest) => rest,
+        _ => text,
+    }
+}
+
 /// Largest integer a float holds exactly (2^53).
 pub(crate) const EXACT_FLOAT_INT: f64 = 9_007_199_254_740_992.0;
 
@@ -102,6 +157,37 @@ mod tests {
         assert_eq!(Cell::Int(7).text(), "7");
         assert_eq!(Cell::Bool(false).text(), "false");
         assert_eq!(Cell::Empty.text(), "");
+    }
+
+    #[test]
+    fn formulas_are_guarded_and_numbers_are_not() {
+        for (text, written) in [
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("+1+1", "'+1+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("'=x", "''=x"),
+            ("''@x", "'''@x"),
+            ("-", "'-"),
+            ("-5", "-5"),
+            ("+1.5", "+1.5"),
+            ("-2e3", "-2e3"),
+            ("ann", "ann"),
+            ("a=b", "a=b"),
+            ("'quoted'", "'quoted'"),
+            ("", ""),
+        ] {
+            assert_eq!(guard(text), written, "{text:?}");
+            assert_eq!(unguard(&guard(text)), text, "{text:?} does not read back");
+        }
+        assert_eq!(Cell::from("=1").sheet_text(), "'=1");
+        assert_eq!(Cell::Int(-5).sheet_text(), "-5");
+        assert_eq!(Cell::Float(-1.5).sheet_text(), "-1.5");
+        // A `'` a person typed before a formula-like text is taken as the guard.
+        assert_eq!(unguard("'-5"), "-5");
+        assert_eq!(unguard("'ann"), "'ann");
     }
 
     #[test]

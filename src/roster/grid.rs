@@ -2,7 +2,7 @@
 //! cells, each with the row number a spreadsheet user sees. Text files and
 //! workbooks both read into it, so validation is written once.
 
-use super::cell::number_text;
+use super::cell::{number_text, unguard};
 
 /// One cell as the file stored it.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,11 +22,12 @@ pub(crate) enum RawCell {
 }
 
 impl RawCell {
-    /// The cell as text, trimmed of surrounding white space.
+    /// The cell as text, trimmed of surrounding white space, with the
+    /// guard against CSV injection that jhctl writes taken off.
     pub(crate) fn text(&self) -> String {
         match self {
             RawCell::Empty => String::new(),
-            RawCell::Text(text) => text.trim().to_string(),
+            RawCell::Text(text) => unguard(text).trim().to_string(),
             RawCell::Bool(value) => value.to_string(),
             RawCell::Int(value) => value.to_string(),
             RawCell::Number(value) => number_text(*value),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::cell::Cell;
 use super::error::RosterError;
-use super::writer::{check_widths, render_xlsx, text_record, write_atomically, Output};
+use super::writer::{check_widths, header_record, render_xlsx, text_record, write_atomically, Output};
 
 /// A password sheet written as results arrive.
 ///
@@ -81,7 +81,7 @@ impl SheetSink {
             pushed: 0,
             finished: false,
         };
-        sink.append(columns.to_vec())?;
+        sink.append(header_record(columns))?;
         Ok(sink)
     }
 

@@ -728,3 +728,42 @@ fn sink_refuses_formats_it_cannot_write() {
     assert!(matches!(error, RosterError::UnsupportedOutput { .. }), "{error}");
     assert!(dir.names().is_empty());
 }
+
+#[test]
+fn formula_cells_are_guarded_and_read_back_exactly() {
+    let dir = Dir::new();
+    let texts = ["=cmd|' /C calc'!a0", "+1+1", "-2+3", "@sum(a1)", "'=x", "plain", "-"];
+    let columns = strings(&["username", "note", "quota"]);
+    let rows: Vec<Vec<Cell>> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| vec![Cell::from(format!("u{i}")), Cell::from(*t), Cell::Int(-5)])
+        .collect();
+    for name in ["out.csv", "out.tsv", "out.xlsx"] {
+        let path = dir.path(name);
+        write(&path, &columns, &rows).unwrap();
+        let roster = read_default(&path).unwrap_or_else(|error| panic!("{name}: {error}"));
+        let notes: Vec<&str> = roster.rows.iter().map(|row| row.field("note").unwrap()).collect();
+        assert_eq!(notes, texts, "{name}");
+        assert!(roster.rows.iter().all(|row| row.quota == Some(-5)), "{name}: numbers stay numbers");
+    }
+    let csv = std::fs::read_to_string(dir.path("out.csv")).unwrap();
+    assert_eq!(
+        csv,
+        "username,note,quota\nu0,'=cmd|' /C calc'!a0,-5\nu1,'+1+1,-5\nu2,'-2+3,-5\nu3,'@sum(a1),-5\n\
+         u4,''=x,-5\nu5,plain,-5\nu6,'-,-5\n"
+    );
+    // In the workbook the guarded text is a text cell; the number a number.
+    let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(dir.path("out.xlsx")).unwrap();
+    let range = calamine::Reader::worksheet_range_at(&mut workbook, 0).unwrap().unwrap();
+    assert_eq!(range.get((1, 1)), Some(&calamine::Data::String("'=cmd|' /C calc'!a0".into())));
+    assert_eq!(range.get((1, 2)), Some(&calamine::Data::Float(-5.0)));
+
+    // Password sheets too, in the file and in the Excel journal.
+    let path = dir.path("sheet.csv");
+    let mut sink = SheetSink::create(&path, &strings(&["username", "password"])).unwrap();
+    sink.push(vec![Cell::from("=ann"), Cell::from("-secret")]).unwrap();
+    sink.finish().unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,password\n'=ann,'-secret\n");
+    assert_eq!(read_default(&path).unwrap().rows[0].password.as_deref(), Some("-secret"));
+}

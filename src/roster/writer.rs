@@ -1,5 +1,6 @@
 //! Writing rosters and exports: CSV/TSV through the csv crate, Excel through
-//! rust_xlsxwriter. A file is written whole to a temporary sibling and then
+//! rust_xlsxwriter, every text cell guarded against CSV injection (see
+//! [`super::cell`]). A file is written whole to a temporary sibling and then
 //! renamed over the target, so a reader never sees half a file and a failed
 //! write leaves nothing behind.
 
@@ -8,7 +9,7 @@ use std::path::Path;
 
 use rust_xlsxwriter::{Format as XlsxFormat, Workbook};
 
-use super::cell::{number_text, Cell, EXACT_FLOAT_INT};
+use super::cell::{guard, number_text, Cell, EXACT_FLOAT_INT};
 use super::column::is_secret_column;
 use super::error::RosterError;
 use super::format::extension;
@@ -83,9 +84,14 @@ pub(crate) fn check_widths<'a>(
     Ok(())
 }
 
+/// The header row as written: guarded like any text cell.
+pub(crate) fn header_record(columns: &[String]) -> Vec<String> {
+    columns.iter().map(|column| guard(column).into_owned()).collect()
+}
+
 /// One row of text fields, padded to the width of the header.
 pub(crate) fn text_record(row: &[Cell], width: usize) -> Vec<String> {
-    let mut record: Vec<String> = row.iter().map(Cell::text).collect();
+    let mut record: Vec<String> = row.iter().map(Cell::sheet_text).collect();
     record.resize(width.max(record.len()), String::new());
     record
 }
@@ -94,7 +100,7 @@ pub(crate) fn text_record(row: &[Cell], width: usize) -> Vec<String> {
 fn render_text(path: &Path, columns: &[String], rows: &[Vec<Cell>], delimiter: u8) -> Result<Vec<u8>, RosterError> {
     let mut writer = csv::WriterBuilder::new().delimiter(delimiter).flexible(true).from_writer(Vec::new());
     let write_error = |error: csv::Error| RosterError::write(path, error.into());
-    writer.write_record(columns).map_err(write_error)?;
+    writer.write_record(header_record(columns)).map_err(write_error)?;
     for row in rows {
         writer.write_record(text_record(row, columns.len())).map_err(write_error)?;
     }
@@ -117,18 +123,18 @@ pub(crate) fn render_xlsx(path: &Path, columns: &[String], rows: &[Vec<Cell>]) -
 
     for (index, name) in columns.iter().enumerate() {
         let col = u16::try_from(index).map_err(|_| too_big("columns"))?;
-        sheet.write_string_with_format(0, col, name.as_str(), &bold).map_err(xlsx_error)?;
+        sheet.write_string_with_format(0, col, guard(name), &bold).map_err(xlsx_error)?;
     }
     for (index, row) in rows.iter().enumerate() {
         let line = u32::try_from(index + 1).map_err(|_| too_big("rows"))?;
         for (index, cell) in row.iter().enumerate() {
             let col = u16::try_from(index).map_err(|_| too_big("columns"))?;
             if let Some(width) = widths.get_mut(index) {
-                *width = (*width).max(cell.text().chars().count());
+                *width = (*width).max(cell.sheet_text().chars().count());
             }
             match cell {
                 Cell::Empty => continue,
-                Cell::Text(text) => sheet.write_string(line, col, text.as_str()),
+                Cell::Text(text) => sheet.write_string(line, col, guard(text)),
                 Cell::Bool(value) => sheet.write_boolean(line, col, *value),
                 Cell::Int(value) if (*value as f64).abs() <= EXACT_FLOAT_INT => {
                     sheet.write_number(line, col, *value as f64)

@@ -10,6 +10,7 @@ use super::cli_spec::script_args;
 use super::helpers::helpers_module;
 use super::hub_api::{hub_module, Hub};
 use super::resolver::Resolver;
+use super::terminal_text::escape_controls;
 
 /// An engine with every primitive registered: the `hub` object, the
 /// `roster::` and `cluster::` modules and the helpers. `hub` and `args`
@@ -29,11 +30,11 @@ pub fn build_engine(base: &Path) -> Engine {
     engine.set_module_resolver(Resolver::new(base));
     engine.on_print(|text| {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{text}");
+        let _ = writeln!(out, "{}", escape_controls(text));
     });
     engine.on_debug(|text, source, pos| {
         let place = source.map(|s| format!("{s}:{pos}")).unwrap_or_else(|| pos.to_string());
-        let _ = writeln!(std::io::stderr(), "[{place}] {text}");
+        let _ = writeln!(std::io::stderr(), "[{}] {}", escape_controls(&place), escape_controls(text));
     });
     let hub = Hub::from_settings();
     #[allow(deprecated)] // volatile, not deprecated: the one way to reach `hub` inside functions

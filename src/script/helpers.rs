@@ -7,6 +7,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::error::{bad_input, exit as exit_with};
+use super::terminal_text::escape_controls;
 use crate::secret_text;
 
 /// Global helper functions.
@@ -85,6 +86,7 @@ pub mod helpers_module {
             )));
         }
         // With --json, stdout carries only the JSON document.
+        let question = escape_controls(question);
         if crate::script::runtime::json() {
             eprint!("{question}");
         } else {
@@ -136,7 +138,7 @@ pub mod helpers_module {
     /// eprint("⚠️  2 rows skipped");
     /// ```
     pub fn eprint(text: &str) {
-        let _ = writeln!(std::io::stderr(), "{text}");
+        let _ = writeln!(std::io::stderr(), "{}", escape_controls(text));
     }
 
     /// Prints a line for people: on stdout, or on stderr when `--json`
@@ -146,6 +148,7 @@ pub mod helpers_module {
     /// say("✅ Created user: alice");
     /// ```
     pub fn say(text: &str) {
+        let text = escape_controls(text);
         if crate::script::runtime::json() {
             let _ = writeln!(std::io::stderr(), "{text}");
         } else {
@@ -207,7 +210,9 @@ pub mod helpers_module {
 
     /// Rows (maps) as CSV text with a header of `columns`, in that order:
     /// `()` is blank, a list is joined with `;` (the roster's `groups`
-    /// format), booleans are `true`/`false`. Fields are quoted as needed.
+    /// format), booleans are `true`/`false`. Fields are quoted as needed,
+    /// and text a spreadsheet would run as a formula gets a leading `'`
+    /// (as in every file jhctl writes).
     ///
     /// Throws when: a value cannot be written (never for plain values).
     ///
@@ -218,9 +223,12 @@ pub mod helpers_module {
     pub fn to_csv(rows: Array, columns: Array) -> Result<String, Box<EvalAltResult>> {
         let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
         let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(&columns).map_err(super::super::error::failed)?;
+        let header = columns.iter().map(|c| crate::roster::Cell::from(c.as_str()).sheet_text());
+        writer.write_record(header).map_err(super::super::error::failed)?;
         for row in crate::script::roster_api::cells(&rows, &columns) {
-            writer.write_record(row.iter().map(crate::roster::Cell::text)).map_err(super::super::error::failed)?;
+            writer
+                .write_record(row.iter().map(crate::roster::Cell::sheet_text))
+                .map_err(super::super::error::failed)?;
         }
         let bytes = writer.into_inner().map_err(|e| super::super::error::failed(e.error()))?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())

@@ -194,11 +194,13 @@ pub mod hub_module {
         to_dynamic(&block_on(client.whoami()).map_err(failed)?)
     }
 
-    /// Every user of the hub, all pages (the hub sends at most 200 a page).
+    /// Every user of the hub, all pages, at the hub's own page size.
     /// Each is a map: `name`, `admin`, `groups`, `created`, `last_activity`,
     /// `server`, `pending`, `servers`, `roles`.
     ///
-    /// Throws when: the hub cannot be reached or refuses the token.
+    /// Throws when: the hub cannot be reached or refuses the token; the
+    /// pages hold fewer users than the hub's total, or the total changes
+    /// between pages (run it again).
     ///
     /// ```rhai
     /// let admins = hub.users().filter(|u| u.admin);
@@ -212,7 +214,7 @@ pub mod hub_module {
     /// `#{state: "active"}` (`active`, `ready` or `inactive`),
     /// `#{sort: "-last_activity"}` (`id`, `name`, `last_activity`; `-` descending).
     ///
-    /// Throws when: the hub cannot be reached or refuses the token.
+    /// Throws when: as `hub.users()`.
     ///
     /// ```rhai
     /// let running = hub.users(#{ state: "active" });
@@ -396,9 +398,11 @@ pub mod hub_module {
         results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.stop_servers(names, wait)))))
     }
 
-    /// Every group as a map: `name`, `users` (member names), `roles`.
+    /// Every group as a map: `name`, `users` (member names), `roles`; all
+    /// pages, checked against the hub's total like `hub.users()`.
     ///
-    /// Throws when: the hub cannot be reached or refuses the token.
+    /// Throws when: the hub cannot be reached or refuses the token; the
+    /// listing comes back short or changes between pages.
     ///
     /// ```rhai
     /// for g in hub.groups() { print(`${g.name}: ${g.users.len()}`); }

@@ -20,5 +20,6 @@ pub mod runner;
 pub mod runtime;
 pub mod show;
 pub mod table;
+pub mod terminal_text;
 
 pub use engine::build_engine;

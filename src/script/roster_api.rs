@@ -103,7 +103,7 @@ pub mod roster_module {
         let roster = roster::read(Path::new(path), &ReadOptions { sheet }).map_err(bad_input)?;
         if !crate::script::runtime::settings().quiet {
             for warning in &roster.warnings {
-                eprintln!("⚠️  {warning}");
+                eprintln!("⚠️  {}", crate::script::terminal_text::escape_controls(warning));
             }
         }
         Ok(roster.rows.iter().map(|r| Dynamic::from(row_map(r))).collect())

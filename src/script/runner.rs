@@ -8,6 +8,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map, Position, Scope, AST};
 
 use super::cli_spec::set_script;
 use super::error::{EXIT_FAILED, EXIT_USAGE};
+use super::terminal_text::escape_controls;
 
 /// Where a script's text came from, for messages.
 pub struct Source<'a> {
@@ -42,7 +43,7 @@ pub fn eval(engine: &Engine, source: &Source) -> i32 {
     match engine.eval_ast::<Dynamic>(&ast) {
         Ok(value) if value.is_unit() => 0,
         Ok(value) => {
-            let _ = writeln!(std::io::stdout(), "{}", super::show::show(&value));
+            let _ = writeln!(std::io::stdout(), "{}", escape_controls(&super::show::show(&value)));
             0
         }
         Err(err) => report(&err, source),
@@ -90,7 +91,7 @@ pub fn report(err: &EvalAltResult, source: &Source) -> i32 {
         EvalAltResult::ErrorRuntime(value, pos) => {
             if let Some(map) = value.read_lock::<Map>() {
                 if let (Some(message), Some(exit)) = (map.get("message"), map.get("exit")) {
-                    eprintln!("error: {message}");
+                    eprintln!("error: {}", escape_controls(&message.to_string()));
                     return exit.as_int().unwrap_or(EXIT_FAILED) as i32;
                 }
             }
@@ -121,6 +122,7 @@ fn place_of<'a>(
 
 /// `message`, then `--> file:line:col`, the line and a caret under the column.
 pub fn located(message: &str, file: &str, text: &str, pos: Position) -> String {
+    let message = escape_controls(message);
     let (Some(line), col) = (pos.line(), pos.position().unwrap_or(1)) else {
         return format!("{message}\n  --> {file}\n");
     };

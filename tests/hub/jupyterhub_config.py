@@ -8,6 +8,8 @@ with these environment variables:
   file and the admin API's store (admin-api.sqlite)
 - JHCTL_TEST_HUB_TOKEN: API token (>= 8 characters) of the `jhctl-test`
   service, which has the admin role
+- JHCTL_TEST_HUB_PAGE_MAX (optional): the most users or groups the hub serves
+  a page (api_page_max_limit and api_page_default_limit); unset: 200 and 50
 
 There is no proxy: the hub's own port answers /hub/api and /hub/admin/api.
 Single-user servers are jupyterhub's tiny mock server, so they really start
@@ -95,5 +97,10 @@ c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(scratch, "home", "{
 # Keep single-user servers in the hub's process group, so the harness's
 # kill of the group takes them along.
 c.LocalProcessSpawner.popen_kwargs = {"start_new_session": False}
+
+page_max = os.environ.get("JHCTL_TEST_HUB_PAGE_MAX")
+if page_max:
+    c.JupyterHub.api_page_max_limit = int(page_max)
+    c.JupyterHub.api_page_default_limit = int(page_max)
 
 c.JupyterHub.extra_handlers = admin_api.handlers()

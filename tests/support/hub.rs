@@ -53,12 +53,21 @@ impl TestHub {
     ///
     /// Panics with the hub's log when it does not come up within 60 s.
     pub fn start() -> TestHub {
+        TestHub::builder().start()
+    }
+
+    /// Options for a hub configured differently from the default one.
+    pub fn builder() -> TestHubBuilder {
+        TestHubBuilder::default()
+    }
+
+    fn start_with(options: &TestHubBuilder) -> TestHub {
         // A free port can be taken by another process between the check and
         // the hub's bind (another test's hub or single-user server): then
         // the hub exits, or another hub answers; try again on a new port.
         let mut last = String::new();
         for _ in 0..3 {
-            match TestHub::try_start() {
+            match TestHub::try_start(options) {
                 Ok(hub) => return hub,
                 Err(why) => last = why,
             }
@@ -66,7 +75,7 @@ impl TestHub {
         panic!("the test hub did not start:\n{last}");
     }
 
-    fn try_start() -> Result<TestHub, String> {
+    fn try_start(options: &TestHubBuilder) -> Result<TestHub, String> {
         let scratch = tempfile::Builder::new()
             .prefix("jhctl-hub-")
             .tempdir()
@@ -74,7 +83,11 @@ impl TestHub {
         let port = free_port();
         let token = format!("{:032x}", rand::random::<u128>());
         let log = File::create(scratch.path().join("hub.log")).expect("cannot create hub.log");
-        let child = Command::new(python())
+        let mut command = Command::new(python());
+        if let Some(limit) = options.page_max {
+            command.env("JHCTL_TEST_HUB_PAGE_MAX", limit.to_string());
+        }
+        let child = command
             .args(["-m", "jupyterhub", "-f"])
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hub/jupyterhub_config.py"))
             .current_dir(scratch.path())
@@ -229,17 +242,24 @@ impl TestHub {
         assert_eq!(status, 201, "creating group `{name}` failed: {reply}");
     }
 
+    /// Every item of a listing, following `_pagination.next` whatever the
+    /// hub's page size; panics unless the count matches the hub's `total`.
     fn all_pages(&self, path: &str) -> Vec<Value> {
         let mut items = Vec::new();
         let mut offset = 0;
         loop {
+            // Ask for the most; the hub serves its own page size.
             let page_path = format!("{path}?offset={offset}&limit=200");
             let (status, page) = self.send("GET", &page_path, None, true);
             assert_eq!(status, 200, "GET {page_path} failed: {page}");
             items.extend(page["items"].as_array().expect("page without items").iter().cloned());
             match page["_pagination"]["next"]["offset"].as_u64() {
                 Some(next) => offset = next,
-                None => return items,
+                None => {
+                    let total = page["_pagination"]["total"].as_u64().expect("page without a total");
+                    assert_eq!(items.len() as u64, total, "GET {path}: the pages held {} of {total}", items.len());
+                    return items;
+                }
             }
         }
     }
@@ -292,6 +312,26 @@ impl TestHub {
         let lines: Vec<&str> = log.lines().collect();
         let tail = lines[lines.len().saturating_sub(40)..].join("\n");
         format!("--- last lines of {} ---\n{tail}", self.scratch().join("hub.log").display())
+    }
+}
+
+/// How to start a [`TestHub`] that differs from the default one.
+#[derive(Debug, Default)]
+pub struct TestHubBuilder {
+    page_max: Option<usize>,
+}
+
+impl TestHubBuilder {
+    /// The hub serves at most `limit` users or groups a page
+    /// (`api_page_max_limit` and `api_page_default_limit`), instead of 200.
+    pub fn page_max(mut self, limit: usize) -> Self {
+        self.page_max = Some(limit);
+        self
+    }
+
+    /// Starts the hub, as [`TestHub::start`] does.
+    pub fn start(self) -> TestHub {
+        TestHub::start_with(&self)
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod hub;
+pub mod page_proxy;
 pub mod test;
 
 pub mod fake_k8s;
