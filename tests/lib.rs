@@ -7,6 +7,7 @@ mod harness;
 
 mod cluster;
 mod cluster_core;
+mod exec_store;
 mod panel;
 mod passwords;
 mod readme;

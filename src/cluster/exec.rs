@@ -14,7 +14,6 @@ use kube::api::{AttachParams, GetParams};
 use kube::Api;
 use std::time::Duration;
 
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::cluster_error::Op;
@@ -245,11 +244,8 @@ impl Cluster {
     /// no stream, so even if it were allowed no process would start.
     async fn refusal_status(&self, ns: &str, pod: &str) -> Option<(String, String)> {
         // `.../pods/POD/exec` with no command and no stream.
-        let pods = format!(
-            "/api/v1/namespaces/{}/pods/{}",
-            utf8_percent_encode(ns, NON_ALPHANUMERIC),
-            utf8_percent_encode(pod, NON_ALPHANUMERIC)
-        );
+        // Namespace and pod names are DNS labels: nothing to escape.
+        let pods = format!("/api/v1/namespaces/{ns}/pods/{pod}");
         let mut request = kube::core::Request::new(pods).get("exec", &GetParams::default()).ok()?;
         let headers = request.headers_mut();
         headers.insert("connection", "Upgrade".parse().ok()?);
