@@ -249,3 +249,40 @@ fn rename_via_exec_keeps_login_and_balance() {
     );
     assert_eq!(cluster.exec_count(), 1);
 }
+
+#[test]
+fn regression_11_exec_timeout_fails_the_unconfirmed() {
+    let hub = TestHub::start();
+    let cluster = FakeCluster::start();
+    hub.create_users(&["u1", "u2"], false);
+    // A pod whose python3 confirms u1, then hangs.
+    let pods = cluster.add_deployment(NS, "hub", 1);
+    let bin = cluster.pod_dir(NS, &pods[0]).join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let python = bin.join("python3");
+    std::fs::write(
+        &python,
+        "#!/bin/sh\ncat >/dev/null\necho '{\"store\": \"db\", \"at\": \"auth_user_passwords in sqlite://\"}'\n\
+         echo '{\"username\": \"u1\", \"ok\": true}'\nexec sleep 60\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    cluster.set_pod_env(NS, &pods[0], &[("PATH", &path)]);
+
+    let (out, test) =
+        exec_run(&hub, &cluster, "username\nu1\nu2\n", &["--generate", "-o", "sheet.csv", "--timeout", "1"]);
+    let out = out.expect_status(1);
+    assert!(out.stdout.contains("✅ Set password for: u1 (force change)\n"), "{out}");
+    assert!(
+        out.stdout.contains(
+            "❌ Failed to set password for u2: the pod did not confirm this user: no exit status within 1s \
+             (the timeout); its password may or may not have changed, re-run for this user\n"
+        ),
+        "{out}"
+    );
+    assert_eq!(sheet_names(&test, "sheet.csv"), ["u1"]);
+
+    let (out, _) = exec_run(&hub, &cluster, "username\nu1\n", &["--generate", "--timeout", "0"]);
+    assert!(out.expect_status(2).stderr.contains("error: --timeout must be at least 1 second, got 0"));
+}
