@@ -7,6 +7,12 @@
 //! `NonZeroExitCode` and a cause `{reason: "ExitCode", message: "N"}` for
 //! any other exit code; any other `Failure` when the command could not run
 //! at all (for example an executable missing from the image).
+//!
+//! Every session is bounded ([`ExecLimits`]: a timeout, a cap on stdout,
+//! the tail of stderr), and [`Cluster::exec_bounded`] keeps what the
+//! command printed before a break, so a caller can act on partial answers.
+//! A refused upgrade loses its body in the client; the refusal's `Status`
+//! is read again with a request that cannot start a process.
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
@@ -217,19 +223,29 @@ impl Cluster {
         tokio::pin!(deadline);
         let ended = collect(writer, stdin, stdout, stderr, &mut run, limits, deadline.as_mut()).await;
         run.end = match ended {
-            Some(end) => end,
+            Some(end) => {
+                // Stop listening; the session may still be open.
+                process.abort();
+                end
+            }
             None => {
                 let status = tokio::select! {
                     status = status => status,
                     _ = deadline.as_mut() => None,
                 };
                 match status {
-                    Some(status) => match exit_code(&status) {
-                        Ok(code) => ExecEnd::Exited(code),
-                        Err(message) => ExecEnd::NotRun(message),
-                    },
-                    None if deadline.is_elapsed() => ExecEnd::TimedOut(limits.timeout),
-                    None => match tokio::time::timeout(std::time::Duration::from_secs(5), process.join()).await {
+                    Some(status) => {
+                        let _ = tokio::time::timeout(Duration::from_secs(5), process.join()).await;
+                        match exit_code(&status) {
+                            Ok(code) => ExecEnd::Exited(code),
+                            Err(message) => ExecEnd::NotRun(message),
+                        }
+                    }
+                    None if deadline.is_elapsed() => {
+                        process.abort();
+                        ExecEnd::TimedOut(limits.timeout)
+                    }
+                    None => match tokio::time::timeout(Duration::from_secs(5), process.join()).await {
                         Ok(Err(error)) => ExecEnd::Broken(error.to_string()),
                         _ => ExecEnd::NoStatus,
                     },
