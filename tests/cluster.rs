@@ -442,9 +442,11 @@ fn exec_errors_name_the_object() {
     assert_eq!(
         fails(on(&k8s), exec(NS, "deployment/hub")),
         format!(
-            "error: no permission to create pods/exec `{}` in namespace `jupyterhub`: the API server \
-             refused the exec request with 403 Forbidden; ask a cluster admin for access or \
-             choose another context with `--context`\n",
+            "error: no permission to exec in pod `{0}` of namespace `jupyterhub`: pods \"{0}\" is forbidden: \
+             User \"system:serviceaccount:jupyterhub:jhctl-test\" cannot create resource \"pods/exec\" in API \
+             group \"\" in the namespace \"jupyterhub\"; this needs RBAC `create` on `pods/exec` in namespace \
+             `jupyterhub` (check with `kubectl auth can-i create pods/exec -n jupyterhub`): ask a cluster admin \
+             for it, or choose another context with `--context`\n",
             pods[0]
         )
     );

@@ -323,9 +323,11 @@ async fn forbidden_keeps_the_api_reason() {
     assert_eq!(
         error.to_string(),
         format!(
-            "no permission to create pods/exec `{}` in namespace `jupyterhub`: the API server \
-             refused the exec request with 403 Forbidden; ask a cluster admin for access or \
-             choose another context with `--context`",
+            "no permission to exec in pod `{0}` of namespace `jupyterhub`: pods \"{0}\" is forbidden: \
+             User \"system:serviceaccount:jupyterhub:jhctl-test\" cannot create resource \"pods/exec\" in API \
+             group \"\" in the namespace \"jupyterhub\"; this needs RBAC `create` on `pods/exec` in namespace \
+             `jupyterhub` (check with `kubectl auth can-i create pods/exec -n jupyterhub`): ask a cluster admin \
+             for it, or choose another context with `--context`",
             pods[0]
         )
     );

@@ -63,9 +63,9 @@ fn admin_api_stores_bcrypt_hashes_and_the_force_flag() {
 
     let check = "import bcrypt, sqlite3, sys\n\
                  row = sqlite3.connect(sys.argv[1]).execute(\n\
-                     'SELECT hash, force_change FROM passwords WHERE username = ?', (sys.argv[2],)\n\
+                     'SELECT password_hash, force_change FROM auth_user_passwords WHERE username = ?', (sys.argv[2],)\n\
                  ).fetchone()\n\
-                 print(bcrypt.checkpw(sys.argv[3].encode(), row[0].encode()), row[1])";
+                 print(bcrypt.checkpw(sys.argv[3].encode(), bytes(row[0])), row[1])";
     let store = hub.store();
     let store = store.to_str().unwrap();
     assert_eq!(hub.run_python(check, &[store, "ann", "correct horse"]), "True 1");

@@ -148,7 +148,11 @@ fn rename_moves_the_user_and_refuses_taken_names() {
         out.stdout,
         format!(
             "{}✅ Renamed user: studnet01 -> student01\n\
-             ⚠️  The user must now log in as student01; the name studnet01 no longer works.\n",
+             ⚠️  The user must now log in as student01; the name studnet01 no longer works.\n\
+             ⚠️  This hub keeps passwords and quota by username: student01 has neither the password nor the \
+             balance of studnet01;\n   \
+             set them again (`set-passwords`, `manage-users set-quota`), or rename with `--via exec`, which \
+             moves them.\n",
             connected(&hub)
         )
     );

@@ -127,6 +127,8 @@ fn via_exec_one_exec_for_200_users() {
         "exec",
         "--cost",
         "4",
+        "--store",
+        "dbm",
         "-n",
         "jupyterhub",
         "--passwords-db",

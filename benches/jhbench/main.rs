@@ -128,7 +128,7 @@ for r in rows {
         "delete" => hub.delete_users([r.username]),
         "set-passwords-api" => hub.set_passwords([#{ username: r.username, password: r.password }]),
         "set-passwords-exec" => hub.set_passwords([#{ username: r.username, password: r.password }],
-                                    #{ via: "exec", passwords_db: args[2], force_change_db: args[3] }),
+                                    #{ via: "exec", store: "dbm", passwords_db: args[2], force_change_db: args[3] }),
         _ => throw `unknown job ${job}`,
     };
     if res[0].status == "failed" || res[0].status == "not_found" {
@@ -591,6 +591,8 @@ impl Bench {
                     &file,
                     "--via",
                     "exec",
+                    "--store",
+                    "dbm",
                     "--passwords-db",
                     &passwords_db,
                     "--force-change-db",

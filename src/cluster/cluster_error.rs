@@ -287,6 +287,21 @@ pub enum ClusterError {
         phase: String,
     },
 
+    /// RBAC refused the exec: `create` on `pods/exec` is missing.
+    #[error(
+        "no permission to exec in pod `{pod}` of namespace `{namespace}`: {message}; this needs RBAC \
+         `create` on `pods/exec` in namespace `{namespace}` (check with `kubectl auth can-i create \
+         pods/exec -n {namespace}`): ask a cluster admin for it, or choose another context with `--context`"
+    )]
+    ExecForbidden {
+        /// The pod.
+        pod: String,
+        /// The namespace.
+        namespace: String,
+        /// The API server's own message, e.g. `pods "hub-1" is forbidden: User ... cannot create resource "pods/exec" ...`.
+        message: String,
+    },
+
     /// The exec session failed: the command could not be started, the
     /// WebSocket broke, or no exit status arrived.
     #[error("exec in pod `{pod}` of namespace `{namespace}` failed: {message}")]

@@ -7,12 +7,20 @@
 //! `NonZeroExitCode` and a cause `{reason: "ExitCode", message: "N"}` for
 //! any other exit code; any other `Failure` when the command could not run
 //! at all (for example an executable missing from the image).
+//!
+//! Every session is bounded ([`ExecLimits`]: a timeout, a cap on stdout,
+//! the tail of stderr), and [`Cluster::exec_bounded`] keeps what the
+//! command printed before a break, so a caller can act on partial answers.
+//! A refused upgrade loses its body in the client; the refusal's `Status`
+//! is read again with a request that cannot start a process.
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
-use kube::api::AttachParams;
+use kube::api::{AttachParams, GetParams};
 use kube::Api;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::cluster_error::Op;
 use super::pods::{is_running, phase};
@@ -31,6 +39,69 @@ pub struct ExecOutput {
 
 /// Buffer between the WebSocket task and this module, per stream.
 const BUFFER: usize = 64 * 1024;
+
+/// How long an exec may run and how much it may print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecLimits {
+    /// The whole session, from the upgrade to the exit status.
+    pub timeout: Duration,
+    /// Bytes of stdout kept; more ends the session.
+    pub max_stdout: usize,
+    /// Bytes of stderr kept (the last ones).
+    pub max_stderr: usize,
+}
+
+impl Default for ExecLimits {
+    /// One hour, 64 MiB of stdout, the last 64 KiB of stderr.
+    fn default() -> Self {
+        ExecLimits { timeout: Duration::from_secs(3600), max_stdout: 64 << 20, max_stderr: 64 << 10 }
+    }
+}
+
+/// How an exec session that started ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecEnd {
+    /// The command exited with this code.
+    Exited(i32),
+    /// The command did not run (the API server's final status says why).
+    NotRun(String),
+    /// The connection broke.
+    Broken(String),
+    /// The connection closed without an exit status.
+    NoStatus,
+    /// The timeout passed first.
+    TimedOut(Duration),
+    /// The command printed more than the limit on this stream.
+    TooMuchOutput(&'static str, usize),
+}
+
+impl std::fmt::Display for ExecEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExecEnd::Exited(code) => write!(f, "the command exited with code {code}"),
+            ExecEnd::NotRun(message) => write!(f, "{message}"),
+            ExecEnd::Broken(message) => write!(f, "the connection broke: {message}"),
+            ExecEnd::NoStatus => write!(f, "the connection closed without an exit status"),
+            ExecEnd::TimedOut(limit) => write!(f, "no exit status within {}s (the timeout)", limit.as_secs()),
+            ExecEnd::TooMuchOutput(stream, limit) => {
+                write!(f, "the command printed more than {} MiB on {stream}", limit >> 20)
+            }
+        }
+    }
+}
+
+/// What a started exec printed, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRun {
+    /// The pod it ran in.
+    pub pod: String,
+    /// Stdout up to the end (at most [`ExecLimits::max_stdout`] bytes).
+    pub stdout: Vec<u8>,
+    /// The last [`ExecLimits::max_stderr`] bytes of stderr.
+    pub stderr: Vec<u8>,
+    /// How it ended.
+    pub end: ExecEnd,
+}
 
 /// The annotation naming the container `kubectl exec` picks by default.
 const DEFAULT_CONTAINER: &str = "kubectl.kubernetes.io/default-container";
@@ -82,6 +153,28 @@ impl Cluster {
         command: &[String],
         stdin: &[u8],
     ) -> Result<ExecOutput, ClusterError> {
+        let run = self.exec_bounded(ns, target, command, stdin, &ExecLimits::default()).await?;
+        let code = match run.end {
+            ExecEnd::Exited(code) => code,
+            ended => {
+                return Err(ClusterError::Exec { pod: run.pod, namespace: ns.to_string(), message: ended.to_string() })
+            }
+        };
+        Ok(ExecOutput { stdout: run.stdout, stderr: run.stderr, code })
+    }
+
+    /// Like [`Cluster::exec`], but once the command has started nothing is
+    /// lost: what it printed before the session broke, timed out or printed
+    /// too much is returned with the way it ended. Errors are only the
+    /// failures before the command ran (no pod, a refused request).
+    pub async fn exec_bounded(
+        &self,
+        ns: &str,
+        target: &str,
+        command: &[String],
+        stdin: &[u8],
+        limits: &ExecLimits,
+    ) -> Result<ExecRun, ClusterError> {
         let pod = self.exec_pod(ns, &ExecTarget::parse(target)?).await?;
         let name = pod.metadata.name.clone().unwrap_or_default();
         let params = AttachParams {
@@ -99,48 +192,91 @@ impl Cluster {
         let mut process = match api.exec(&name, command.to_vec(), &params).await {
             Ok(process) => process,
             Err(kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(status))) => {
-                // kube drops the body of a refused upgrade; only the status is left.
-                let message = format!("the API server refused the exec request with {status}");
-                let reason = status.canonical_reason().unwrap_or("");
-                return Err(self.status_error(&op, status.as_u16(), reason, &message).await);
+                // kube drops the body of a refused upgrade; ask again in a
+                // way that can never start a process, to read the Status.
+                let (reason, message) = match self.refusal_status(ns, &name).await {
+                    Some(refusal) => refusal,
+                    None => (
+                        status.canonical_reason().unwrap_or("").to_string(),
+                        format!("the API server refused the exec request with {status}"),
+                    ),
+                };
+                if status.as_u16() == 403 {
+                    return Err(ClusterError::ExecForbidden { pod: name.clone(), namespace: ns.to_string(), message });
+                }
+                return Err(self.status_error(&op, status.as_u16(), &reason, &message).await);
             }
             Err(error) => return Err(self.fail(&op, error).await),
         };
-        let exec_error = |message: String| ClusterError::Exec { pod: name.clone(), namespace: ns.to_string(), message };
-        let (Some(mut writer), Some(stdout), Some(stderr), Some(status)) =
+        let (Some(writer), Some(stdout), Some(stderr), Some(status)) =
             (process.stdin(), process.stdout(), process.stderr(), process.take_status())
         else {
-            return Err(exec_error(
-                "the client gave no stdin, stdout or stderr stream (this is a bug, please report it)".to_string(),
-            ));
+            return Err(ClusterError::Exec {
+                pod: name,
+                namespace: ns.to_string(),
+                message: "the client gave no stdin, stdout or stderr stream (this is a bug, please report it)"
+                    .to_string(),
+            });
         };
-        // Feed stdin while draining stdout and stderr: the client's buffers
-        // are small, so doing one after the other could deadlock. A command
-        // that exits without reading all of stdin makes the write fail,
-        // which is fine: kubectl ignores that too.
-        let feed = async move {
-            let _ = writer.write_all(stdin).await;
-            let _ = writer.shutdown().await;
-            drop(writer);
-        };
-        let (_, stdout, stderr) = tokio::join!(feed, read_all(stdout), read_all(stderr));
-        let status = status.await;
-        let joined = process.join().await;
-        let (stdout, stderr) = match (stdout, stderr) {
-            (Ok(stdout), Ok(stderr)) => (stdout, stderr),
-            (Err(error), _) | (_, Err(error)) => return Err(exec_error(format!("reading the output failed: {error}"))),
-        };
-        let code = match status {
-            Some(status) => exit_code(&status).map_err(exec_error)?,
+        let mut run = ExecRun { pod: name, stdout: Vec::new(), stderr: Vec::new(), end: ExecEnd::NoStatus };
+        let deadline = tokio::time::sleep(limits.timeout);
+        tokio::pin!(deadline);
+        let ended = collect(writer, stdin, stdout, stderr, &mut run, limits, deadline.as_mut()).await;
+        run.end = match ended {
+            Some(end) => {
+                // Stop listening; the session may still be open.
+                process.abort();
+                end
+            }
             None => {
-                let why = match joined {
-                    Err(error) => format!("the connection broke: {error}"),
-                    Ok(()) => "the connection closed without an exit status".to_string(),
+                let status = tokio::select! {
+                    status = status => status,
+                    _ = deadline.as_mut() => None,
                 };
-                return Err(exec_error(why));
+                match status {
+                    Some(status) => {
+                        let _ = tokio::time::timeout(Duration::from_secs(5), process.join()).await;
+                        match exit_code(&status) {
+                            Ok(code) => ExecEnd::Exited(code),
+                            Err(message) => ExecEnd::NotRun(message),
+                        }
+                    }
+                    None if deadline.is_elapsed() => {
+                        process.abort();
+                        ExecEnd::TimedOut(limits.timeout)
+                    }
+                    None => match tokio::time::timeout(Duration::from_secs(5), process.join()).await {
+                        Ok(Err(error)) => ExecEnd::Broken(error.to_string()),
+                        _ => ExecEnd::NoStatus,
+                    },
+                }
             }
         };
-        Ok(ExecOutput { stdout, stderr, code })
+        Ok(run)
+    }
+
+    /// The `(reason, message)` of the API server's refusal of an exec into
+    /// `pod`, read from its `Status` body. The request names no command and
+    /// no stream, so even if it were allowed no process would start.
+    async fn refusal_status(&self, ns: &str, pod: &str) -> Option<(String, String)> {
+        // `.../pods/POD/exec` with no command and no stream.
+        // Namespace and pod names are DNS labels: nothing to escape.
+        let pods = format!("/api/v1/namespaces/{ns}/pods/{pod}");
+        let mut request = kube::core::Request::new(pods).get("exec", &GetParams::default()).ok()?;
+        let headers = request.headers_mut();
+        headers.insert("connection", "Upgrade".parse().ok()?);
+        headers.insert("upgrade", "websocket".parse().ok()?);
+        headers.insert("sec-websocket-version", "13".parse().ok()?);
+        headers.insert("sec-websocket-key", "amhjdGwtcmVmdXNhbC1wcm9iZQ==".parse().ok()?);
+        headers.insert("sec-websocket-protocol", "v5.channel.k8s.io".parse().ok()?);
+        let response = self.client.send(request.map(kube::client::Body::from)).await.ok()?;
+        if response.status().as_u16() < 300 {
+            return None;
+        }
+        let body = response.into_body().collect_bytes().await.ok()?;
+        let limited = &body[..body.len().min(64 * 1024)];
+        let status: Status = serde_json::from_slice(limited).ok()?;
+        Some((status.reason.unwrap_or_default(), status.message?))
     }
 
     /// The pod to exec into, checked to be running.
@@ -189,11 +325,56 @@ fn container(pod: &Pod) -> Option<String> {
         .or_else(|| containers.first().map(|container| container.name.clone()))
 }
 
-/// Reads a stream to its end.
-async fn read_all(mut reader: impl AsyncRead + Unpin) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    reader.read_to_end(&mut out).await?;
-    Ok(out)
+/// Feeds stdin while draining stdout and stderr (the client's buffers are
+/// small, so doing one after the other could deadlock) until both outputs
+/// end. `None` when they ended normally; else how the session ended. A
+/// command that exits without reading all of stdin makes the write fail,
+/// which is fine: kubectl ignores that too.
+async fn collect(
+    mut writer: impl AsyncWrite + Unpin,
+    stdin: &[u8],
+    mut stdout: impl AsyncRead + Unpin,
+    mut stderr: impl AsyncRead + Unpin,
+    run: &mut ExecRun,
+    limits: &ExecLimits,
+    mut deadline: std::pin::Pin<&mut tokio::time::Sleep>,
+) -> Option<ExecEnd> {
+    let feed = async move {
+        let _ = writer.write_all(stdin).await;
+        let _ = writer.shutdown().await;
+    };
+    tokio::pin!(feed);
+    let (mut fed, mut out_done, mut err_done) = (false, false, false);
+    let (mut out_buf, mut err_buf) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
+    while !(out_done && err_done) {
+        tokio::select! {
+            _ = &mut feed, if !fed => fed = true,
+            read = stdout.read(&mut out_buf), if !out_done => match read {
+                Ok(0) => out_done = true,
+                Ok(n) => {
+                    if run.stdout.len() + n > limits.max_stdout {
+                        return Some(ExecEnd::TooMuchOutput("stdout", limits.max_stdout));
+                    }
+                    run.stdout.extend_from_slice(&out_buf[..n]);
+                }
+                Err(error) => return Some(ExecEnd::Broken(format!("reading the output failed: {error}"))),
+            },
+            read = stderr.read(&mut err_buf), if !err_done => match read {
+                Ok(0) => err_done = true,
+                Ok(n) => {
+                    // Keep the end of stderr: the last lines say what went wrong.
+                    run.stderr.extend_from_slice(&err_buf[..n]);
+                    if run.stderr.len() > limits.max_stderr {
+                        let cut = run.stderr.len() - limits.max_stderr;
+                        run.stderr.drain(..cut);
+                    }
+                }
+                Err(error) => return Some(ExecEnd::Broken(format!("reading the output failed: {error}"))),
+            },
+            _ = deadline.as_mut() => return Some(ExecEnd::TimedOut(limits.timeout)),
+        }
+    }
+    None
 }
 
 /// The exit code in a final exec `Status`, or the reason the command did not run.

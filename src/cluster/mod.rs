@@ -18,5 +18,5 @@ pub use admin_token::{admin_token, ADMIN_PASSWORD_KEY, ADMIN_SECRET, API_TOKEN_K
 pub use client::Cluster;
 pub use cluster_config::ClusterConfig;
 pub use cluster_error::ClusterError;
-pub use exec::ExecOutput;
+pub use exec::{ExecEnd, ExecLimits, ExecOutput, ExecRun};
 pub use rollout::RESTARTED_AT;

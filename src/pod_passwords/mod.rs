@@ -3,66 +3,60 @@
 //!
 //! jhctl hashes every password itself (bcrypt, all cores), then runs one
 //! constant Python program in a pod of `deployment/hub` for the whole
-//! batch. The usernames and hashes go in on stdin as JSON lines; neither
-//! passwords nor user data ever appear in the program text or the command
-//! line. The program writes the first-use authenticator's two `dbm`
-//! databases and answers one JSON line per user.
+//! batch. The request, the usernames and the hashes go in on stdin as JSON
+//! lines; neither passwords nor user data ever appear in the program text
+//! or the command line. The program writes where the hub in that pod reads:
+//! the `auth_user_passwords` table of the hub's database through the hub's
+//! own package on current hubs, the first-use authenticator's two `dbm`
+//! files on older ones (see [`Store`]). It answers one JSON line per user
+//! once the write is committed and read back; a user without that answer
+//! is `failed`, however the exec ended.
 
+mod answers;
+mod exec_options;
 mod hash;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
+pub use answers::{Answers, StoreUsed};
+pub use exec_options::{ExecOptions, Store, DEFAULT_TIMEOUT, FORCE_CHANGE_DB, PASSWORDS_DB};
 pub use hash::{hash_all, DEFAULT_COST};
 
-use crate::cluster::{Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError, ExecLimits, ExecRun};
 use crate::hub::{ItemResult, ItemStatus, PasswordRow};
 use crate::username;
 
 /// The program run in the hub pod; a constant.
 pub const PROGRAM: &str = include_str!("program.py");
 
-/// Where the hub keeps password hashes.
-pub const PASSWORDS_DB: &str = "/srv/jupyterhub/passwords.dbm";
-
-/// Where the hub keeps the force-change flags.
-pub const FORCE_CHANGE_DB: &str = "/srv/jupyterhub/force_password_change.dbm";
-
-/// Options of the exec path.
-#[derive(Clone, Debug)]
-pub struct ExecOptions {
-    /// Namespace of the hub.
-    pub namespace: String,
-    /// What to exec into, e.g. `deployment/hub`.
-    pub target: String,
-    /// Path of the passwords database in the pod.
-    pub passwords_db: String,
-    /// Path of the force-change database in the pod.
-    pub force_change_db: String,
-    /// bcrypt cost.
-    pub cost: u32,
-    /// The Python interpreter in the pod.
-    pub python: String,
+/// The per-row results of one exec, and the store the program wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecReport {
+    /// One result per input row, in input order.
+    pub results: Vec<ItemResult>,
+    /// The store written, when the program got that far.
+    pub store: Option<StoreUsed>,
 }
 
-impl ExecOptions {
-    /// The hub's defaults in `namespace`.
-    pub fn new(namespace: impl Into<String>) -> Self {
-        ExecOptions {
-            namespace: namespace.into(),
-            target: "deployment/hub".into(),
-            passwords_db: PASSWORDS_DB.into(),
-            force_change_db: FORCE_CHANGE_DB.into(),
-            cost: DEFAULT_COST,
-            python: "python3".into(),
-        }
-    }
+/// The outcome of moving a user's records to a new name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoveReport {
+    /// `updated` (named after the new name), `failed` or `planned`.
+    pub result: ItemResult,
+    /// Rows moved per table (or dbm file).
+    pub moved: BTreeMap<String, u64>,
+    /// The store written, when the program got that far.
+    pub store: Option<StoreUsed>,
 }
 
 /// Sets each row's password with one exec into the hub pod. One result per
-/// row, in order: `updated`, `failed` or `planned` (dry run: nothing is
-/// hashed or sent). Fails as a whole only when the exec itself cannot run.
+/// row, in input order, built from that row's own name: `updated` (the pod
+/// confirmed the write), `failed` or `planned` (dry run: nothing is hashed
+/// or sent). Fails as a whole only when the exec cannot start; once the
+/// program runs, a broken, timed-out or refused run fails the rows that the
+/// pod did not confirm.
 pub async fn set_passwords(
     cluster: &Cluster,
     rows: &[PasswordRow],
@@ -70,72 +64,124 @@ pub async fn set_passwords(
     options: &ExecOptions,
     dry_run: bool,
 ) -> Result<Vec<ItemResult>, ClusterError> {
+    Ok(set_passwords_report(cluster, rows, force_change, options, dry_run).await?.results)
+}
+
+/// [`set_passwords`], also saying which store was written.
+pub async fn set_passwords_report(
+    cluster: &Cluster,
+    rows: &[PasswordRow],
+    force_change: bool,
+    options: &ExecOptions,
+    dry_run: bool,
+) -> Result<ExecReport, ClusterError> {
     let mut results: Vec<Option<ItemResult>> = vec![None; rows.len()];
     let mut todo: Vec<(usize, String, &str)> = Vec::new();
+    let mut seen = HashSet::new();
     for (i, row) in rows.iter().enumerate() {
         match username::normalize(&row.name) {
             Err(e) => results[i] = Some(ItemResult::failed(row.name.trim(), format!("`{}`: {e}", row.name))),
             Ok(name) if row.password.is_empty() => results[i] = Some(ItemResult::failed(name, "the password is empty")),
+            Ok(name) if !seen.insert(name.clone()) => {
+                results[i] =
+                    Some(ItemResult::failed(name, "this user appears twice in the batch; only its first row is used"))
+            }
             Ok(name) if dry_run => results[i] = Some(ItemResult::new(name, ItemStatus::Planned)),
             Ok(name) => todo.push((i, name, row.password.as_str())),
         }
     }
+    let mut store = None;
     if !todo.is_empty() {
         let passwords: Vec<&str> = todo.iter().map(|(_, _, p)| *p).collect();
         let cost = options.cost;
         let hashes = tokio::task::block_in_place(|| hash_all(&passwords, cost));
-        let mut stdin = Vec::new();
+        let mut stdin = request_line("set", options);
         let mut sent = Vec::new();
         for ((i, name, _), hash) in todo.iter().zip(hashes) {
             match hash {
                 Ok(hash) => {
-                    let line = json!({ "username": name, "hash": hash, "force_change": force_change });
-                    stdin.extend_from_slice(line.to_string().as_bytes());
-                    stdin.push(b'\n');
+                    push_line(&mut stdin, &json!({ "username": name, "hash": hash, "force_change": force_change }));
                     sent.push((*i, name.clone()));
                 }
                 Err(e) => results[*i] = Some(ItemResult::failed(name, e)),
             }
         }
-        let command = vec![
-            options.python.clone(),
-            "-c".to_string(),
-            PROGRAM.to_string(),
-            options.passwords_db.clone(),
-            options.force_change_db.clone(),
-        ];
-        let output = cluster.exec(&options.namespace, &options.target, &command, &stdin).await?;
-        let lines: Vec<Value> =
-            String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-        let fatal = lines.iter().find_map(|a| a.get("fatal").and_then(Value::as_str)).map(str::to_string);
-        let answers: HashMap<&str, &Value> =
-            lines.iter().filter_map(|a| Some((a.get("username")?.as_str()?, a))).collect();
-        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        let run = run_program(cluster, options, &stdin).await?;
+        let answers = Answers::read(&run.stdout);
         for (i, name) in sent {
-            let answer = answers.get(name.as_str());
-            results[i] = Some(match answer {
-                Some(a) if a.get("ok").and_then(Value::as_bool) == Some(true) => {
-                    ItemResult::new(name, ItemStatus::Updated)
-                }
-                Some(a) => {
-                    ItemResult::failed(name, a.get("error").and_then(Value::as_str).unwrap_or("not set").to_string())
-                }
-                None => ItemResult::failed(
-                    name,
-                    fatal.clone().unwrap_or_else(|| {
-                        format!(
-                            "no answer from the program in the pod (exit code {}): {}",
-                            output.code,
-                            last_line(&stderr)
-                        )
-                    }),
-                ),
-            });
+            results[i] = Some(answers.result_for(&name, &run.end, &run.stderr));
         }
+        store = answers.store;
     }
-    Ok(results.into_iter().map(|r| r.expect("every row gets a result")).collect())
+    // Each result answers its own row, keyed by the row's id.
+    let results =
+        results.into_iter().zip(rows).map(|(r, row)| r.expect("every row gets a result").of(row.id)).collect();
+    Ok(ExecReport { results, store })
 }
 
-fn last_line(text: &str) -> &str {
-    text.lines().last().unwrap_or("no output")
+/// Moves the password and quota records of user `old` to `new` in the
+/// store the hub reads, in one transaction, and reads them back: after a
+/// rename in the hub, the user keeps their password and balance. The
+/// result is named `new`. Fails as a whole only when the exec cannot start.
+pub async fn move_user(
+    cluster: &Cluster,
+    old: &str,
+    new: &str,
+    options: &ExecOptions,
+    dry_run: bool,
+) -> Result<MoveReport, ClusterError> {
+    let names = (username::normalize(old), username::normalize(new));
+    let (old, new) = match names {
+        (Ok(old), Ok(new)) if old != new => (old, new),
+        (Ok(_), Ok(new)) => {
+            let result = ItemResult::failed(new, "the old and the new name are the same");
+            return Ok(MoveReport { result, moved: BTreeMap::new(), store: None });
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            let result = ItemResult::failed(new.trim(), e.to_string());
+            return Ok(MoveReport { result, moved: BTreeMap::new(), store: None });
+        }
+    };
+    if dry_run {
+        return Ok(MoveReport {
+            result: ItemResult::new(new, ItemStatus::Planned),
+            moved: BTreeMap::new(),
+            store: None,
+        });
+    }
+    let mut stdin = request_line("rename", options);
+    push_line(&mut stdin, &json!({ "old": old, "new": new }));
+    let run = run_program(cluster, options, &stdin).await?;
+    let answers = Answers::read(&run.stdout);
+    let moved = answers.users.get(&new).filter(|a| a.ok).map(|a| a.moved.clone()).unwrap_or_default();
+    let result = answers.result_for(&new, &run.end, &run.stderr);
+    Ok(MoveReport { result, moved, store: answers.store })
+}
+
+/// The first stdin line: what to do and where.
+fn request_line(mode: &str, options: &ExecOptions) -> Vec<u8> {
+    let mut stdin = Vec::new();
+    push_line(
+        &mut stdin,
+        &json!({
+            "mode": mode,
+            "store": options.store.as_str(),
+            "db_url": options.db_url,
+            "passwords_db": options.passwords_db,
+            "force_change_db": options.force_change_db,
+        }),
+    );
+    stdin
+}
+
+fn push_line(buffer: &mut Vec<u8>, value: &serde_json::Value) {
+    buffer.extend_from_slice(value.to_string().as_bytes());
+    buffer.push(b'\n');
+}
+
+/// Runs [`PROGRAM`] in the hub pod with `stdin`, within the timeout.
+async fn run_program(cluster: &Cluster, options: &ExecOptions, stdin: &[u8]) -> Result<ExecRun, ClusterError> {
+    let command = vec![options.python.clone(), "-c".to_string(), PROGRAM.to_string()];
+    let limits = ExecLimits { timeout: options.timeout, ..ExecLimits::default() };
+    cluster.exec_bounded(&options.namespace, &options.target, &command, stdin, &limits).await
 }

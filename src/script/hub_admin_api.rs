@@ -30,7 +30,7 @@ fn password_rows(batch: Vec<(usize, Row)>) -> (Vec<PasswordRow>, Vec<ItemResult>
     (rows, failed)
 }
 
-fn exec_options(options: &Map) -> ExecOptions {
+fn exec_options(options: &Map) -> Result<ExecOptions, Box<EvalAltResult>> {
     let text = |k: &str| options.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
     let mut exec = ExecOptions::new(text("namespace").unwrap_or_else(|| settings().namespace.clone()));
     if let Some(v) = text("passwords_db") {
@@ -45,7 +45,32 @@ fn exec_options(options: &Map) -> ExecOptions {
     if let Some(cost) = options.get("cost").and_then(|c| c.as_int().ok()) {
         exec.cost = cost.clamp(4, 31) as u32;
     }
-    exec
+    if let Some(store) = text("store") {
+        exec.store = store.parse().map_err(bad_input)?;
+    }
+    exec.db_url = text("db_url").filter(|url| !url.trim().is_empty());
+    if let Some(timeout) = options.get("timeout").filter(|v| !v.is_unit()) {
+        match timeout.as_int() {
+            Ok(seconds) if seconds > 0 => exec.timeout = std::time::Duration::from_secs(seconds as u64),
+            _ => return Err(bad_input(format!("`timeout: {timeout}` must be a whole number of seconds above 0"))),
+        }
+    }
+    Ok(exec)
+}
+
+/// Says in `-v` which store the exec wrote, and puts it into each result
+/// (`store`, `store_at`) for `--json`.
+fn note_store(results: &mut Array, store: &Option<pod_passwords::StoreUsed>) {
+    let Some(store) = store else { return };
+    if settings().verbose {
+        eprintln!("exec: wrote the {} store: {}", store.kind, store.at);
+    }
+    for result in results.iter_mut() {
+        if let Some(mut map) = result.write_lock::<Map>() {
+            map.insert("store".into(), store.kind.clone().into());
+            map.insert("store_at".into(), store.at.clone().into());
+        }
+    }
 }
 
 /// Splits password rows into those naming a user of the hub and failed
@@ -97,15 +122,22 @@ pub mod hub_admin_module {
 
     /// Sets passwords with options: `force_change` (default true); `via`:
     /// `"api"` (default) or `"exec"` — one exec into a pod of
-    /// `deployment/hub` for the whole batch, writing the hub's password
-    /// databases with hashes jhctl computes (bcrypt, all cores); then also
-    /// `namespace`, `passwords_db`, `force_change_db`, `cost` (bcrypt, default 12);
+    /// `deployment/hub` for the whole batch, writing the store that hub
+    /// reads with hashes jhctl computes (bcrypt, all cores): the
+    /// `auth_user_passwords` table of its database where the hub package is
+    /// importable, else the first-use authenticator's dbm files; then also
+    /// `store` (`auto`, `db`, `dbm`), `db_url` (sent on stdin only),
+    /// `timeout` (seconds, default 300), `namespace`, `target`,
+    /// `passwords_db`, `force_change_db`, `cost` (bcrypt, default 12). Exec
+    /// results also carry `store` and `store_at`; a user the pod did not
+    /// confirm is `failed`, however the exec ended;
     /// `output`: a CSV or XLSX file (mode 0600) that gets `username`,
     /// `password`, `force_change` of each user the moment the password is set.
     ///
-    /// Throws when: `via` is neither `api` nor `exec`; the output file cannot
-    /// be created (before anything is sent); with `exec`, when the cluster
-    /// cannot be reached or the exec cannot run.
+    /// Throws when: `via` is neither `api` nor `exec`; `store` or `timeout`
+    /// is not valid; the output file cannot be created (before anything is
+    /// sent); with `exec`, when the cluster cannot be reached or the exec
+    /// cannot start (no pod, no `create` on `pods/exec`).
     ///
     /// ```rhai
     /// hub.set_passwords(rows, #{ force_change: false, via: "exec" });
@@ -137,18 +169,23 @@ pub mod hub_admin_module {
         if via != "api" && via != "exec" {
             return Err(bad_input(format!("unknown `via: {via}`; use \"api\" or \"exec\"")));
         }
+        let exec = match via.as_str() {
+            "exec" => Some(exec_options(&options)?),
+            _ => None,
+        };
         let mut thrown = None;
+        let mut store = None;
         let results = merge(entries, |batch| {
             let (send_rows, mut results) = password_rows(batch);
-            let sent = match via.as_str() {
-                "api" => match hub.client() {
+            let sent = match &exec {
+                None => match hub.client() {
                     Ok(client) => block_on(client.set_passwords_each(&send_rows, force_change, record)),
                     Err(e) => {
                         thrown = Some(e);
                         Vec::new()
                     }
                 },
-                _ => {
+                Some(options) => {
                     let (send_rows, refused) = match only_hub_users(hub, send_rows) {
                         Ok(split) => split,
                         Err(e) => {
@@ -157,20 +194,20 @@ pub mod hub_admin_module {
                         }
                     };
                     results.extend(refused);
-                    let options = exec_options(&options);
                     let config = ClusterConfig { context: settings().context.clone() };
                     let outcome = block_on(async {
                         let cluster = Cluster::connect(&config).await?;
-                        pod_passwords::set_passwords(&cluster, &send_rows, force_change, &options, dry_run).await
+                        pod_passwords::set_passwords_report(&cluster, &send_rows, force_change, options, dry_run).await
                     });
                     match outcome {
-                        Ok(sent) => {
-                            for result in &sent {
+                        Ok(report) => {
+                            for result in &report.results {
                                 if let Some(row) = send_rows.iter().find(|r| r.id == result.id) {
                                     record(row, result);
                                 }
                             }
-                            sent
+                            store = report.store;
+                            report.results
                         }
                         Err(e) => {
                             thrown = Some(failed(e));
@@ -202,7 +239,9 @@ pub mod hub_admin_module {
         if let Some(e) = thrown {
             return Err(e);
         }
-        to_array(&results)
+        let mut results = to_array(&results)?;
+        note_store(&mut results, &store);
+        Ok(results)
     }
 
     /// A password made by the hub's admin API (16 characters).
@@ -298,6 +337,39 @@ pub mod hub_admin_module {
     #[rhai_fn(pure, return_raw)]
     pub fn set_unlimited(hub: &mut Hub, list: Array, on: bool) -> Result<Array, Box<EvalAltResult>> {
         quota_change(hub, list, QuotaAction::Unlimited(on), "admin set-unlimited")
+    }
+
+    /// Moves user `old`'s password and quota records to `new` with one
+    /// exec into the hub pod, in one transaction, read back: call it after
+    /// `rename_user`, since the hub keys passwords and quota by name.
+    /// Options as for `set_passwords` with `via: "exec"` (`namespace`,
+    /// `target`, `store`, `db_url`, `timeout`, `passwords_db`,
+    /// `force_change_db`). Returns `#{name, status, error, moved}`: `name`
+    /// is `new`; `status` `updated`, `failed` or `planned`; `moved` maps
+    /// each table to the rows moved.
+    ///
+    /// Throws when: an option is not valid; the cluster cannot be reached
+    /// or the exec cannot start (no pod, no `create` on `pods/exec`).
+    ///
+    /// ```rhai
+    /// let r = hub.move_user_records("studnet01", "student01", #{ namespace: "jupyterhub" });
+    /// if r.status == "updated" { print(r.moved); }
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn move_user_records(hub: &mut Hub, old: &str, new: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
+        let exec = exec_options(&options)?;
+        let dry_run = hub.client().map(|c| c.dry_run()).unwrap_or(settings().dry_run);
+        let config = ClusterConfig { context: settings().context.clone() };
+        let report = block_on(async {
+            let cluster = Cluster::connect(&config).await?;
+            pod_passwords::move_user(&cluster, old, new, &exec, dry_run).await
+        })
+        .map_err(failed)?;
+        let mut map: Map = to_dynamic(&report.result)?.cast();
+        map.insert("moved".into(), to_dynamic(&report.moved)?);
+        let mut as_array = vec![Dynamic::from(map)];
+        note_store(&mut as_array, &report.store);
+        Ok(as_array.remove(0).cast())
     }
 }
 

@@ -16,8 +16,10 @@ response shapes, status codes and error cases:
 Everything is kept in one SQLite file, JHCTL_ADMIN_API_DB, so tests can read
 it (tests/support/hub.rs: `TestHub::store`):
 
-- passwords(username, hash, force_change, updated_at): bcrypt hashes
-  (`$2b$`, checkable with bcrypt.checkpw) and the force-change flag (0/1)
+- auth_user_passwords(id, username, password_hash, force_change,
+  created_at, updated_at): bcrypt hashes (bytes, `$2b$`) and the
+  force-change flag, as the hub package keeps them (password_store.py,
+  whose authenticator checks them at /hub/login)
 - quota(username, balance, unlimited, updated_at)
 - quota_transactions(id, username, amount, transaction_type, resource_type,
   description, balance_before, balance_after, created_at, created_by)
@@ -35,6 +37,7 @@ from datetime import datetime, timezone
 from enum import Enum
 
 import bcrypt
+import password_store
 from jupyterhub.apihandlers import APIHandler
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from tornado import web
@@ -144,12 +147,6 @@ class RefreshRequest(BaseModel):
 # ---------------------------------------------------------------------------
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS passwords (
-    username TEXT PRIMARY KEY,
-    hash TEXT NOT NULL,
-    force_change INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS quota (
     username TEXT PRIMARY KEY,
     balance INTEGER NOT NULL,
@@ -182,8 +179,18 @@ def db():
             raise RuntimeError("JHCTL_ADMIN_API_DB is not set")
         _db = sqlite3.connect(path, isolation_level=None)
         _db.row_factory = sqlite3.Row
-        _db.executescript(SCHEMA)
+        _db.executescript(SCHEMA + password_store.SCHEMA)
     return _db
+
+
+def create_store():
+    """Makes the store's tables now (at hub start), so that they exist before the first request."""
+    path = os.environ.get("JHCTL_ADMIN_API_DB")
+    if not path:
+        raise RuntimeError("JHCTL_ADMIN_API_DB is not set")
+    connection = sqlite3.connect(path)
+    connection.executescript(SCHEMA + password_store.SCHEMA)
+    connection.close()
 
 
 def now():
@@ -380,14 +387,9 @@ class SetPasswordHandler(AdminHandler):
                 "Password too short! Please choose a password at least "
                 f"{MIN_PASSWORD_LENGTH} characters long.",
             )
-        hashed = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+        hashed = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt())
         with Transaction() as cur:
-            cur.execute(
-                "INSERT INTO passwords (username, hash, force_change, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(username) DO UPDATE SET hash = excluded.hash,"
-                " force_change = excluded.force_change, updated_at = excluded.updated_at",
-                (username, hashed, int(force_change), now()),
-            )
+            password_store.store_hash(cur, username, hashed, force_change)
         message = f"Password set for {username}"
         if force_change:
             message += " (force change on next login)"

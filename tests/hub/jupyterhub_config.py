@@ -44,6 +44,10 @@ os.environ.setdefault("JHCTL_ADMIN_API_DB", os.path.join(scratch, "admin-api.sql
 
 import admin_api  # noqa: E402 (needs sys.path and the store path above)
 
+# The tables exist from the start, as the hub package's do (the fake hub
+# pod's program checks that `auth_user_passwords` is there).
+admin_api.create_store()
+
 
 class NoProxy(Proxy):
     """A proxy that isn't there: the tests talk to the hub's port directly."""
@@ -83,7 +87,9 @@ c.JupyterHub.db_url = "sqlite:///" + os.path.join(scratch, "jupyterhub.sqlite")
 c.JupyterHub.cookie_secret_file = os.path.join(scratch, "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = os.path.join(scratch, "jupyterhub.pid")
 
-c.JupyterHub.authenticator_class = "dummy"
+# Passwords in `auth_user_passwords`, as the user guide's hub keeps them; a
+# user without a row sets a password by logging in (first use).
+c.JupyterHub.authenticator_class = "password_store.PasswordAuthenticator"
 c.Authenticator.allow_all = True
 
 c.JupyterHub.services = [{"name": "jhctl-test", "api_token": token}]

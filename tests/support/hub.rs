@@ -4,7 +4,8 @@
 //! and installs JupyterHub into it (once: a marker file records what was
 //! installed, and later runs reuse it). [`TestHub::start`] then runs
 //! `tests/hub/jupyterhub_config.py` on a free loopback port with a fresh
-//! scratch folder: no proxy, the dummy authenticator, mock single-user
+//! scratch folder: no proxy, an authenticator that checks the
+//! `auth_user_passwords` table (`tests/hub/password_store.py`), mock single-user
 //! servers that really start and stop, a `jhctl-test` service whose token has
 //! the admin role, and our rebuild of the hub's admin API
 //! (`tests/hub/admin_api.py`). A fresh hub has no users: the token belongs to
@@ -129,9 +130,10 @@ impl TestHub {
         self.scratch.path()
     }
 
-    /// The admin API's SQLite store: tables `passwords(username, hash,
-    /// force_change, updated_at)`, `quota(username, balance, unlimited,
-    /// updated_at)` and `quota_transactions`.
+    /// The admin API's SQLite store, which stands for the hub database:
+    /// tables `auth_user_passwords(id, username, password_hash,
+    /// force_change, created_at, updated_at)`, `quota(username, balance,
+    /// unlimited, updated_at)` and `quota_transactions`.
     pub fn store(&self) -> PathBuf {
         self.scratch().join("admin-api.sqlite")
     }
@@ -170,9 +172,9 @@ impl TestHub {
     pub fn stored_password(&self, name: &str, password: &str) -> Option<(bool, bool)> {
         let script = "import sqlite3, sys, bcrypt\n\
             db = sqlite3.connect(sys.argv[1])\n\
-            known = db.execute(\"select name from sqlite_master where name='passwords'\").fetchone()\n\
-            row = known and db.execute('select hash, force_change from passwords where username=?', (sys.argv[2],)).fetchone()\n\
-            print('none' if not row else '%s %s' % (bcrypt.checkpw(sys.argv[3].encode(), row[0].encode()), bool(row[1])))";
+            known = db.execute(\"select name from sqlite_master where name='auth_user_passwords'\").fetchone()\n\
+            row = known and db.execute('select password_hash, force_change from auth_user_passwords where username=?', (sys.argv[2],)).fetchone()\n\
+            print('none' if not row else '%s %s' % (bcrypt.checkpw(sys.argv[3].encode(), bytes(row[0])), bool(row[1])))";
         let store = self.store();
         match self.run_python(script, &[store.to_str().expect("a UTF-8 path"), name, password]).as_str() {
             "none" => None,

@@ -30,6 +30,16 @@ use super::router::{lock, status, Reply, Shared};
 /// The channel protocols the fake speaks, best first.
 const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 
+/// Where and how the command runs.
+struct Pod {
+    /// Working directory.
+    dir: PathBuf,
+    /// Extra environment.
+    env: Vec<(String, String)>,
+    /// Break the session after this many stdout lines.
+    break_after: Option<usize>,
+}
+
 /// What the client asked to attach.
 struct Streams {
     stdin: bool,
@@ -44,7 +54,7 @@ pub fn start(shared: &Shared, req: &mut Request<Incoming>, ns: &str, pod: &str, 
         query.iter().filter(|(key, _)| key == "command").map(|(_, value)| value.clone()).collect();
     let streams = Streams { stdin: flag("stdin"), stdout: flag("stdout"), stderr: flag("stderr") };
 
-    let dir: PathBuf = {
+    let (dir, env, break_after) = {
         let state = lock(shared);
         let Some(entry) = state.pods.get(&(ns.to_string(), pod.to_string())) else {
             return status(
@@ -63,7 +73,7 @@ pub fn start(shared: &Shared, req: &mut Request<Incoming>, ns: &str, pod: &str, 
                 None,
             );
         }
-        entry.dir.clone()
+        (entry.dir.clone(), entry.env.clone(), state.exec_break_after_lines)
     };
     if command.is_empty() {
         return status(400, "BadRequest", "you must specify at least 1 command", None);
@@ -105,7 +115,8 @@ pub fn start(shared: &Shared, req: &mut Request<Incoming>, ns: &str, pod: &str, 
     tokio::spawn(async move {
         if let Ok(upgraded) = on_upgrade.await {
             let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-            session(socket, v5, command, dir, streams).await;
+            let pod = Pod { dir, env, break_after };
+            session(socket, v5, command, pod, streams).await;
         }
     });
 
@@ -120,16 +131,18 @@ pub fn start(shared: &Shared, req: &mut Request<Incoming>, ns: &str, pod: &str, 
 }
 
 /// One exec session: runs the process and relays the channels.
-async fn session<S>(socket: WebSocketStream<S>, v5: bool, command: Vec<String>, dir: PathBuf, streams: Streams)
+async fn session<S>(socket: WebSocketStream<S>, v5: bool, command: Vec<String>, pod: Pod, streams: Streams)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sink, mut incoming) = socket.split();
     let piped = |on: bool| if on { Stdio::piped() } else { Stdio::null() };
+    let dir = pod.dir;
     let spawned = Command::new(&command[0])
         .args(&command[1..])
         .current_dir(&dir)
         .env("HOSTNAME", dir.file_name().unwrap_or_default())
+        .envs(pod.env)
         .stdin(piped(streams.stdin))
         .stdout(piped(streams.stdout))
         .stderr(piped(streams.stderr))
@@ -186,7 +199,25 @@ where
     }
     drop(tx);
     let mut connected = true;
+    let mut lines_left = pod.break_after;
     while let Some(message) = rx.recv().await {
+        if let (Some(left), Message::Binary(data)) = (lines_left.as_mut(), &message) {
+            let newlines: Vec<usize> =
+                data.iter().enumerate().skip(1).filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect();
+            if data[0] == 1 && newlines.len() >= *left {
+                // Forward up to the last allowed line, then break the session.
+                if *left > 0 {
+                    let _ = sink.send(frame(1, &data[1..=newlines[*left - 1]])).await;
+                }
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                reader.abort();
+                return;
+            }
+            if data[0] == 1 {
+                *left -= newlines.len();
+            }
+        }
         if connected && sink.send(message).await.is_err() {
             connected = false;
         }

@@ -10,7 +10,8 @@
 //! short "rollout" visible in the status), pods (get, list with
 //! `labelSelector`) and exec over WebSocket (`v5.channel.k8s.io` and
 //! `v4.channel.k8s.io`), which runs the command as a local process in the
-//! pod's scratch folder. Errors are `Status` objects like the real ones
+//! pod's scratch folder with the pod's environment, and can break the
+//! session mid-way. Errors are `Status` objects like the real ones
 //! (NotFound, AlreadyExists, Conflict, Forbidden, Unauthorized).
 //!
 //! Known simplifications: strategic merge patches are applied as JSON merge
@@ -226,6 +227,24 @@ impl FakeCluster {
     /// 300 ms); until then the deployment reports 0 updated replicas.
     pub fn set_rollout_delay(&self, delay: Duration) {
         lock(&self.state).rollout_delay = delay;
+    }
+
+    /// Sets environment variables for every command exec'd in `pod` (a
+    /// hub image's `PYTHONPATH`, say); panics if the pod does not exist.
+    pub fn set_pod_env(&self, ns: &str, pod: &str, env: &[(&str, &str)]) {
+        let mut state = lock(&self.state);
+        let entry = state
+            .pods
+            .get_mut(&(ns.to_string(), pod.to_string()))
+            .unwrap_or_else(|| panic!("no pod `{pod}` in namespace `{ns}`"));
+        entry.env = env.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
+    }
+
+    /// Breaks every later exec session once `lines` lines of stdout have
+    /// reached the client: the process is killed and the connection
+    /// dropped, with no exit status (a broken link mid-batch).
+    pub fn break_exec_after_lines(&self, lines: usize) {
+        lock(&self.state).exec_break_after_lines = Some(lines);
     }
 
     /// How many exec sessions were started.

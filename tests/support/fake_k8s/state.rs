@@ -37,6 +37,8 @@ pub struct PodEntry {
     pub object: Pod,
     /// The pod's scratch folder.
     pub dir: PathBuf,
+    /// Environment variables of commands exec'd in the pod (on top of the test's own).
+    pub env: Vec<(String, String)>,
 }
 
 /// Everything the fake API server knows.
@@ -57,6 +59,9 @@ pub struct State {
     pub denied: BTreeSet<(String, String)>,
     /// Exec sessions started.
     pub exec_count: usize,
+    /// Break every exec session after this many lines of stdout: the
+    /// process is killed and the connection dropped without a status.
+    pub exec_break_after_lines: Option<usize>,
     /// `METHOD path?query` of every request, in order.
     pub requests: Vec<String>,
     /// How long a rollout takes after a template change.
@@ -72,6 +77,7 @@ impl State {
     pub fn new(pods_root: PathBuf) -> State {
         State {
             namespaces: BTreeSet::new(),
+            exec_break_after_lines: None,
             secrets: BTreeMap::new(),
             deployments: BTreeMap::new(),
             pods: BTreeMap::new(),
@@ -170,7 +176,7 @@ impl State {
         };
         let dir = self.pods_root.join(ns).join(name);
         std::fs::create_dir_all(&dir).expect("create the pod's scratch folder");
-        self.pods.insert((ns.to_string(), name.to_string()), PodEntry { object: pod, dir });
+        self.pods.insert((ns.to_string(), name.to_string()), PodEntry { object: pod, dir, env: Vec::new() });
     }
 
     /// The deployment as served, with a status that reflects the rollout clock.
