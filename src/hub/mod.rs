@@ -12,6 +12,8 @@ mod model;
 mod progress;
 mod retry;
 mod servers;
+mod sync_apply;
+mod sync_plan;
 mod token;
 mod users;
 
@@ -21,4 +23,6 @@ pub use error::HubError;
 pub use item_result::{ItemResult, ItemStatus};
 pub use listing::PAGE_SIZE;
 pub use model::{Group, NewUser, Server, User, UserQuery};
+pub use sync_apply::{SyncAction, SyncResult};
+pub use sync_plan::{plan_sync, AdminChange, GroupChange, Kept, PlannedUser, SyncOptions, SyncPlan, SyncRow};
 pub use token::Token;

@@ -28,8 +28,20 @@ pub const SCRIPTS: &[Bundled] =
     bundle!("scripts", "credentials", "generate_users_template", "manage_users", "set_passwords");
 
 /// The bundled stdlib modules.
-pub const STDLIB: &[Bundled] =
-    bundle!("stdlib", "groups", "listing", "passwords", "report", "servers", "sync", "users");
+pub const STDLIB: &[Bundled] = bundle!(
+    "stdlib",
+    "accounts",
+    "create",
+    "groups",
+    "listing",
+    "passwords",
+    "quota",
+    "rename",
+    "report",
+    "servers",
+    "sync",
+    "users"
+);
 
 /// The bundled script called `name` (`-` and `_` are the same).
 pub fn script(name: &str) -> Option<&'static Bundled> {
@@ -66,6 +78,33 @@ mod tests {
             if let Err(e) = engine.compile(file.source) {
                 panic!("{} does not compile: {e}", file.path);
             }
+        }
+    }
+
+    /// Each function of a bundled file fits on a screen: `fn` at the start
+    /// of a line to the `}` that closes it at the start of a line.
+    #[test]
+    fn every_bundled_function_is_short() {
+        for file in SCRIPTS.iter().chain(STDLIB) {
+            let mut start = None;
+            for (i, line) in file.source.lines().enumerate() {
+                if line.starts_with("fn ") {
+                    start = Some((i, line));
+                } else if line.starts_with('}') {
+                    if let Some((first, name)) = start.take() {
+                        let length = i - first + 1;
+                        assert!(length < 60, "{}:{} `{name}` is {length} lines long", file.path, first + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Statuses are turned into lines by `report::lines` only.
+    #[test]
+    fn no_bundled_file_switches_on_a_status() {
+        for file in SCRIPTS.iter().chain(STDLIB) {
+            assert!(!file.source.contains(".status {"), "{} has its own status switch; use report::lines", file.path);
         }
     }
 

@@ -23,6 +23,7 @@ pub fn build_engine(base: &Path) -> Engine {
     engine.register_type_with_name::<Hub>("Hub");
     engine.register_global_module(exported_module!(hub_module).into());
     engine.register_global_module(exported_module!(super::hub_admin_api::hub_admin_module).into());
+    engine.register_global_module(exported_module!(super::hub_sync_api::hub_sync_module).into());
     engine.register_global_module(exported_module!(helpers_module).into());
     engine.register_global_module(exported_module!(super::cli_module::cli_module).into());
     engine.register_static_module("roster", exported_module!(super::roster_api::roster_module).into());
