@@ -11,6 +11,7 @@ mod model;
 mod progress;
 mod retry;
 mod servers;
+mod tls;
 mod token;
 mod users;
 
@@ -19,5 +20,6 @@ pub use client::{HubClient, HubConfig};
 pub use error::HubError;
 pub use item_result::{ItemResult, ItemStatus};
 pub use model::{Group, NewUser, Server, User, UserQuery};
+pub use tls::{CaBundle, CaOrigin};
 pub use token::Token;
 pub use users::PAGE_SIZE;
