@@ -16,4 +16,5 @@ mod readme;
 mod repl;
 mod secrets;
 mod spine;
+mod tls;
 mod workflows;

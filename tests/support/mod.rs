@@ -9,3 +9,4 @@ pub mod test;
 
 pub mod fake_k8s;
 pub mod fault_proxy;
+pub mod tls_proxy;
