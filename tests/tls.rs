@@ -8,15 +8,19 @@ use crate::support::tls_proxy::{TestCa, TlsProxy};
 
 const NAMES: &str = "hub.users().map(|u| u.name)";
 
-/// `jhctl eval CODE` against `url`, with the hub's token and no CA bundle from
-/// the developer's environment.
+/// `jhctl eval CODE` against `url`, with the hub's token and no CA bundle or
+/// proxy from the developer's environment (empty counts as unset).
 fn eval(hub: &TestHub, url: &str, code: &str) -> Test {
-    Test::new()
-        .env("JUPYTERHUB_URL", url)
-        .env("JUPYTERHUB_TOKEN", hub.token())
-        .env("REQUESTS_CA_BUNDLE", "")
-        .env("SSL_CERT_FILE", "")
-        .args(["eval", code])
+    let mut test = Test::new().env("JUPYTERHUB_URL", url).env("JUPYTERHUB_TOKEN", hub.token());
+    for var in ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        test = test.env(var, "");
+    }
+    test.args(["eval", code])
+}
+
+/// A loopback port nothing listens on (it was free a moment ago).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[test]
@@ -57,6 +61,19 @@ fn a_hub_signed_by_a_private_ca_is_trusted_only_when_asked() {
     let out = works(eval(&hub, &url, NAMES).env("SSL_CERT_FILE", "ca.pem").arg("-v"));
     assert!(out.stderr.contains("from `ca.pem` (SSL_CERT_FILE)"), "{out}");
 
+    // HTTPS_PROXY is honoured (here a proxy that is down), and NO_PROXY too.
+    let proxy_url = format!("http://127.0.0.1:{}", closed_port());
+    let via_proxy = || eval(&hub, &url, NAMES).args(["--cacert", "ca.pem"]).env("HTTPS_PROXY", &proxy_url);
+    let out = via_proxy().file("ca.pem", ca.pem()).run().expect_status(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "nothing listens at {url}, or at the proxy HTTPS_PROXY names (connection refused); \
+             check HTTPS_PROXY and NO_PROXY"
+        )),
+        "{out}"
+    );
+    works(via_proxy().env("NO_PROXY", "localhost"));
+
     // --insecure: works, and says loudly what it gives up.
     let out = eval(&hub, &url, NAMES).arg("--insecure").run().expect_status(0);
     assert_eq!(out.stdout, "[\"ann\"]\n", "{out}");
@@ -95,7 +112,10 @@ fn a_wrong_host_name_or_a_ca_served_as_the_hub_is_named() {
 fn a_bad_ca_bundle_is_bad_input_naming_the_file() {
     let cases = [
         (vec!["--cacert", "missing.pem"], "CA bundle `missing.pem` (from --cacert or JHCTL_CA_CERT): no such file"),
-        (vec!["--cacert", "notes.txt"], "CA bundle `notes.txt` (from --cacert or JHCTL_CA_CERT): it holds no PEM certificate"),
+        (
+            vec!["--cacert", "notes.txt"],
+            "CA bundle `notes.txt` (from --cacert or JHCTL_CA_CERT): it holds no PEM certificate",
+        ),
     ];
     for (args, message) in cases {
         let out = Test::new()
@@ -121,9 +141,7 @@ fn a_bad_ca_bundle_is_bad_input_naming_the_file() {
 
 #[test]
 fn nothing_listening_is_retried_once_and_said_plainly() {
-    // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = format!("http://127.0.0.1:{}", closed_port());
     let out = Test::new()
         .env("JUPYTERHUB_URL", &url)
         .env("JUPYTERHUB_TOKEN", "not-used")

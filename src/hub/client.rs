@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::retry::Backoff;
-use super::tls::{TlsRefusal, Unreachable};
+use super::tls::{proxy_variable, TlsRefusal, Unreachable};
 use super::{CaBundle, HubError, Token};
 
 /// Everything percent-encoded in a path segment but the URL-safe unreserved characters.
@@ -74,6 +74,8 @@ struct Inner {
     max_attempts: u32,
     verbose: bool,
     progress: bool,
+    /// The environment variable naming the proxy requests go through, if set.
+    proxy: Option<&'static str>,
 }
 
 /// The most bytes of an answer jhctl reads; a longer body is an error.
@@ -133,6 +135,10 @@ impl HubClient {
             return Err(HubError::Url { url: config.url, reason: "the scheme must be http or https".into() });
         }
         let https = parsed.scheme() == "https";
+        let proxy = proxy_variable(parsed.scheme(), |name| std::env::var(name).ok());
+        if let (Some(var), true) = (proxy, config.verbose) {
+            eprintln!("sending requests through the proxy {var} names, unless NO_PROXY names the hub's host");
+        }
         let mut builder = reqwest::Client::builder();
         if https && config.insecure {
             eprintln!(
@@ -157,7 +163,9 @@ impl HubClient {
                     }
                 }
                 None if config.verbose => {
-                    eprintln!("trusting the system's CA certificates (no --cacert, REQUESTS_CA_BUNDLE or SSL_CERT_FILE)")
+                    eprintln!(
+                        "trusting the system's CA certificates (no --cacert, REQUESTS_CA_BUNDLE or SSL_CERT_FILE)"
+                    )
                 }
                 None => {}
             }
@@ -183,6 +191,7 @@ impl HubClient {
                 max_attempts: config.max_attempts.max(1),
                 verbose: config.verbose,
                 progress: config.progress && !config.verbose,
+                proxy,
             }),
             dry_run: config.dry_run,
         })
@@ -333,7 +342,7 @@ impl HubClient {
                     let unreachable = Unreachable::of(&err);
                     if last || (unreachable.is_some() && attempt >= 2) {
                         let reason = match unreachable {
-                            Some(why) => why.describe(&self.inner.base),
+                            Some(why) => why.describe(&self.inner.base, self.inner.proxy),
                             None => self.reason(&err),
                         };
                         return Err(self.no_answer(ambiguous, reason));

@@ -60,9 +60,11 @@ impl CaBundle {
     /// Every certificate of the bundle. Fails when the file cannot be read
     /// or holds no PEM certificate.
     pub(crate) fn load(&self) -> Result<Vec<reqwest::Certificate>, HubError> {
-        let bad = |reason: String| HubError::CaBundle { path: self.path.display().to_string(), origin: self.origin, reason };
+        let bad =
+            |reason: String| HubError::CaBundle { path: self.path.display().to_string(), origin: self.origin, reason };
         let bytes = std::fs::read(&self.path).map_err(|e| bad(read_problem(&self.path, &e)))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| bad(format!("it is not valid PEM ({e})")))?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| bad(format!("it is not valid PEM ({e})")))?;
         if certs.is_empty() {
             return Err(bad("it holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".into()));
         }
@@ -122,9 +124,7 @@ impl TlsRefusal {
                 "use the hub's real name, one its certificate names, in --url or JUPYTERHUB_URL",
             ),
             C::Expired | C::ExpiredContext { .. } => refusal("its certificate has expired".into(), RENEW),
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                refusal("its certificate is not valid yet".into(), RENEW)
-            }
+            C::NotValidYet | C::NotValidYetContext { .. } => refusal("its certificate is not valid yet".into(), RENEW),
             C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => refusal(
                 "it presents a CA certificate as its own server certificate".into(),
                 "configure the hub (or its proxy) with a server certificate signed by that CA; \
@@ -170,21 +170,42 @@ impl Unreachable {
         })
     }
 
-    /// The reason for [`HubError::Connect`], naming `url` or its host.
-    pub fn describe(&self, url: &str) -> String {
-        match self {
-            Unreachable::Refused => format!("nothing listens at {url} (connection refused)"),
+    /// The reason for [`HubError::Connect`], naming `url` or its host, and
+    /// the proxy variable in force (see [`proxy_variable`]), if any.
+    pub fn describe(&self, url: &str, proxy: Option<&str>) -> String {
+        let what = match self {
+            Unreachable::Refused => format!("nothing listens at {url}"),
             Unreachable::NoSuchHost => {
                 let host = reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string));
-                format!("no such host `{}` (the name does not resolve)", host.as_deref().unwrap_or(url))
+                format!("no such host `{}`", host.as_deref().unwrap_or(url))
             }
+        };
+        let why = match self {
+            Unreachable::Refused => "connection refused",
+            Unreachable::NoSuchHost => "the name does not resolve",
+        };
+        match proxy {
+            Some(var) => format!("{what}, or at the proxy {var} names ({why}); check {var} and NO_PROXY"),
+            None => format!("{what} ({why})"),
         }
     }
 }
 
+/// The environment variable naming the proxy the HTTP client sends `scheme`
+/// requests through (it honours them, and `NO_PROXY`, as curl does), if any is set.
+pub(crate) fn proxy_variable(scheme: &str, env: impl Fn(&str) -> Option<String>) -> Option<&'static str> {
+    let names: &[&'static str] = match scheme {
+        "https" => &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"],
+        _ => &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"],
+    };
+    names.iter().copied().find(|name| env(name).is_some_and(|v| !v.trim().is_empty()))
+}
+
 /// `err` and its causes, looking inside `io::Error`s too (whose `source`
 /// skips the error they wrap).
-fn causes<'a>(err: &'a (dyn std::error::Error + 'static)) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+fn causes<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
     let mut next = Some(err);
     std::iter::from_fn(move || {
         let current = next?;
@@ -263,6 +284,21 @@ mod tests {
             rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
         );
         assert!(TlsRefusal::of(&tls).is_some());
-        assert_eq!(Unreachable::describe(&Unreachable::NoSuchHost, "https://hub.invalid:8000"), "no such host `hub.invalid` (the name does not resolve)");
+        let unresolved = Unreachable::NoSuchHost.describe("https://hub.invalid:8000", None);
+        assert_eq!(unresolved, "no such host `hub.invalid` (the name does not resolve)");
+        let refused = Unreachable::Refused.describe("https://hub.example", Some("HTTPS_PROXY"));
+        assert_eq!(
+            refused,
+            "nothing listens at https://hub.example, or at the proxy HTTPS_PROXY names (connection refused); \
+             check HTTPS_PROXY and NO_PROXY"
+        );
+    }
+
+    #[test]
+    fn the_proxy_variable_follows_the_scheme() {
+        assert_eq!(proxy_variable("https", env(&[("HTTPS_PROXY", "http://p:3128")])), Some("HTTPS_PROXY"));
+        assert_eq!(proxy_variable("https", env(&[("HTTP_PROXY", "http://p:3128")])), None);
+        assert_eq!(proxy_variable("http", env(&[("all_proxy", "http://p:3128")])), Some("all_proxy"));
+        assert_eq!(proxy_variable("http", env(&[("HTTP_PROXY", "")])), None);
     }
 }
