@@ -33,6 +33,13 @@ pub struct Global {
     /// Read the API token from FILE (`-`: standard input); a trailing newline is ignored.
     #[arg(long, value_name = "FILE", global = true)]
     pub token_file: Option<String>,
+    /// Trust the CA certificates in this PEM FILE for an https hub, on top of the
+    /// system's (else REQUESTS_CA_BUNDLE, then SSL_CERT_FILE; -v says which).
+    #[arg(long, value_name = "FILE", env = "JHCTL_CA_CERT", global = true)]
+    pub cacert: Option<String>,
+    /// Do not check the hub's TLS certificate (warned about on every run; prefer --cacert).
+    #[arg(long, global = true)]
+    pub insecure: bool,
     /// Kubernetes namespace of the hub.
     #[arg(short = 'n', long, env = "JHCTL_NAMESPACE", default_value = "jupyterhub", global = true)]
     pub namespace: String,

@@ -34,6 +34,8 @@ pub fn run() -> i32 {
     runtime::init(runtime::Settings {
         url: g.url.clone(),
         token,
+        cacert: g.cacert.clone(),
+        insecure: g.insecure,
         namespace: g.namespace.clone(),
         context: g.context.clone(),
         concurrency: usize::from(g.concurrency),

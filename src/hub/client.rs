@@ -11,7 +11,8 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::retry::Backoff;
-use super::{HubError, Token};
+use super::tls::{proxy_variable, TlsRefusal, Unreachable};
+use super::{CaBundle, HubError, Token};
 
 /// Everything percent-encoded in a path segment but the URL-safe unreserved characters.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -33,6 +34,11 @@ pub struct HubConfig {
     pub verbose: bool,
     /// Show a progress bar on stderr for long batches (only on a terminal).
     pub progress: bool,
+    /// A PEM bundle of CA certificates trusted for the hub on top of the
+    /// system's roots (`--cacert`, `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`).
+    pub ca_bundle: Option<CaBundle>,
+    /// Skip checking the hub's TLS certificate (`--insecure`); warned about on stderr.
+    pub insecure: bool,
 }
 
 impl HubConfig {
@@ -46,6 +52,8 @@ impl HubConfig {
             max_attempts: 5,
             verbose: false,
             progress: false,
+            ca_bundle: None,
+            insecure: false,
         }
     }
 }
@@ -66,6 +74,8 @@ struct Inner {
     max_attempts: u32,
     verbose: bool,
     progress: bool,
+    /// The environment variable naming the proxy requests go through, if set.
+    proxy: Option<&'static str>,
 }
 
 /// The most bytes of an answer jhctl reads; a longer body is an error.
@@ -124,9 +134,45 @@ impl HubClient {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(HubError::Url { url: config.url, reason: "the scheme must be http or https".into() });
         }
-        let http = reqwest::Client::builder()
+        let https = parsed.scheme() == "https";
+        let proxy = proxy_variable(parsed.scheme(), |name| std::env::var(name).ok());
+        if let (Some(var), true) = (proxy, config.verbose) {
+            eprintln!("sending requests through the proxy {var} names, unless NO_PROXY names the hub's host");
+        }
+        let mut builder = reqwest::Client::builder();
+        if https && config.insecure {
+            eprintln!(
+                "⚠️  --insecure: the hub's TLS certificate is not checked, so anyone on the network path \
+                 can pose as the hub and read the API token. Use --cacert FILE to trust the hub's CA instead."
+            );
+            builder = builder.danger_accept_invalid_certs(true);
+        } else if https {
+            match &config.ca_bundle {
+                Some(bundle) => {
+                    let certs = bundle.load()?;
+                    if config.verbose {
+                        eprintln!(
+                            "trusting {} CA certificate(s) from `{}` ({}) on top of the system's",
+                            certs.len(),
+                            bundle.path.display(),
+                            bundle.origin
+                        );
+                    }
+                    for cert in certs {
+                        builder = builder.add_root_certificate(cert);
+                    }
+                }
+                None if config.verbose => {
+                    eprintln!(
+                        "trusting the system's CA certificates (no --cacert, REQUESTS_CA_BUNDLE or SSL_CERT_FILE)"
+                    )
+                }
+                None => {}
+            }
+        }
+        let http = builder
             // A plain-http hub needs no root certificates: skip reading them.
-            .tls_built_in_native_certs(parsed.scheme() == "https")
+            .tls_built_in_native_certs(https && !config.insecure)
             .user_agent(concat!("jhctl/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
@@ -145,6 +191,7 @@ impl HubClient {
                 max_attempts: config.max_attempts.max(1),
                 verbose: config.verbose,
                 progress: config.progress && !config.verbose,
+                proxy,
             }),
             dry_run: config.dry_run,
         })
@@ -247,6 +294,11 @@ impl HubClient {
                 };
                 eprintln!("→ {method} {path} {outcome} ({} ms, attempt {attempt})", started.elapsed().as_millis());
             }
+            // A certificate jhctl refuses: sending again cannot help.
+            if let Some(refusal) = sent.as_ref().err().and_then(|e| TlsRefusal::of(e)) {
+                let error = HubError::Tls { url: self.inner.base.clone(), problem: refusal.problem, fix: refusal.fix };
+                return Err(if ambiguous { self.no_answer(true, error.to_string()) } else { error });
+            }
             let failure = match sent {
                 Ok(response) => {
                     let status = response.status();
@@ -286,8 +338,14 @@ impl HubClient {
                 }
                 // The connection was never made: the hub saw nothing.
                 Err(err) if err.is_connect() => {
-                    if last {
-                        return Err(self.no_answer(ambiguous, self.reason(&err)));
+                    // Nothing listens, or no such host: one short retry, then say so.
+                    let unreachable = Unreachable::of(&err);
+                    if last || (unreachable.is_some() && attempt >= 2) {
+                        let reason = match unreachable {
+                            Some(why) => why.describe(&self.inner.base, self.inner.proxy),
+                            None => self.reason(&err),
+                        };
+                        return Err(self.no_answer(ambiguous, reason));
                     }
                     tokio::time::sleep(backoff.next(None)).await;
                     continue;

@@ -14,6 +14,29 @@ pub enum HubError {
         /// What the HTTP client said, without the token.
         reason: String,
     },
+    /// The TLS handshake failed: jhctl does not trust the hub's certificate
+    /// (unknown issuer, wrong host name, expired, a CA used as a server
+    /// certificate). Not retried: sending again cannot help.
+    #[error("cannot trust the hub at {url}: {problem}; {fix}")]
+    Tls {
+        /// The hub's base URL.
+        url: String,
+        /// What is wrong with the certificate or the handshake.
+        problem: String,
+        /// What to do about it.
+        fix: String,
+    },
+    /// The CA bundle to trust (`--cacert`, `REQUESTS_CA_BUNDLE`,
+    /// `SSL_CERT_FILE`) is missing, unreadable or holds no PEM certificate.
+    #[error("CA bundle `{path}` (from {origin}): {reason}; give a PEM file of CA certificates")]
+    CaBundle {
+        /// The file as given.
+        path: String,
+        /// Which option or variable named it.
+        origin: super::tls::CaOrigin,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// A request was sent but its answer was lost (a timeout, a reset
     /// connection, a proxy's 502 or 504): the hub may or may not have done it.
     #[error("no answer from the hub at {url} ({reason}); it may or may not have done the change")]

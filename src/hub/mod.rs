@@ -14,6 +14,7 @@ mod retry;
 mod servers;
 mod sync_apply;
 mod sync_plan;
+mod tls;
 mod token;
 mod users;
 
@@ -25,4 +26,5 @@ pub use listing::PAGE_SIZE;
 pub use model::{Group, NewUser, Server, User, UserQuery};
 pub use sync_apply::{SyncAction, SyncResult};
 pub use sync_plan::{plan_sync, AdminChange, GroupChange, Kept, PlannedUser, SyncOptions, SyncPlan, SyncRow};
+pub use tls::{CaBundle, CaOrigin};
 pub use token::Token;

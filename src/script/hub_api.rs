@@ -60,6 +60,8 @@ impl Hub {
             let mut config = HubConfig::new(state.url.clone(), token);
             config.concurrency = settings().concurrency.max(1);
             config.verbose = settings().verbose;
+            config.ca_bundle = crate::hub::CaBundle::from_env(settings().cacert.as_deref());
+            config.insecure = settings().insecure;
             config.progress = !settings().quiet && !super::runtime::json();
             state.client = Some(HubClient::new(config).map_err(bad_input)?);
         }

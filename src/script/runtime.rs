@@ -18,6 +18,10 @@ pub struct Settings {
     pub url: String,
     /// The token given by `--token` or JUPYTERHUB_TOKEN, if any. Never printed.
     pub token: Option<crate::hub::Token>,
+    /// `--cacert` or JHCTL_CA_CERT: a PEM bundle of CA certificates for the hub.
+    pub cacert: Option<String>,
+    /// `--insecure`: do not check the hub's TLS certificate.
+    pub insecure: bool,
     /// Kubernetes namespace of the hub (`-n/--namespace`).
     pub namespace: String,
     /// Kubernetes context (`--context`); `None` for the current one.

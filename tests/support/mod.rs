@@ -10,3 +10,4 @@ pub mod test;
 
 pub mod fake_k8s;
 pub mod fault_proxy;
+pub mod tls_proxy;
