@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "jhctl",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (rhai ", env!("JHCTL_RHAI_VERSION"), ")"),
     about,
     after_help = "Bundled scripts: generate-users-template, manage-users, set-passwords, credentials (see `jhctl scripts`).\n\
                   Examples:\n  jhctl generate-users-template --prefix student --count 50 --output users.csv\n  \
