@@ -1,5 +1,5 @@
 //! The test hub itself: JupyterHub 6.1.1 answers, users, groups and servers
-//! work through its REST API, and our admin API behaves as HUB_API.md says
+//! work through its REST API, and our admin API behaves as docs/hub-api.md says
 //! and stores what the tests read back. Through HTTP, not jhctl.
 
 use std::{

@@ -3,7 +3,7 @@
 //! streams password sheets with [`SheetSink`]. Plain Rust types only — the
 //! Rhai bindings live in `script/`.
 //!
-//! The rules every roster follows (see DESIGN.md): the `username` column is
+//! The rules every roster follows (see docs/architecture.md): the `username` column is
 //! required (header case and surrounding spaces do not matter, a UTF-8 BOM
 //! is ignored); `admin`, `password`, `quota` and `groups` are understood
 //! when present; usernames are trimmed, lower-cased and checked; blank rows

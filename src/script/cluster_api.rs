@@ -7,7 +7,7 @@ use std::time::Duration;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
-use super::error::failed;
+use super::error::thrown;
 use super::runtime::{block_on, dry_run, settings};
 use crate::cluster::{Cluster, ClusterConfig, ClusterError};
 
@@ -18,7 +18,7 @@ where
     Fut: std::future::Future<Output = Result<T, ClusterError>>,
 {
     let config = ClusterConfig { context: settings().context.clone() };
-    block_on(async move { job(Cluster::connect(&config).await?).await }).map_err(failed)
+    block_on(async move { job(Cluster::connect(&config).await?).await }).map_err(thrown)
 }
 
 /// Kubernetes primitives.

@@ -8,7 +8,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::convert::{to_array, to_dynamic};
-use super::error::{bad_input, failed};
+use super::error::{bad_input, failed, thrown};
 use super::hub_api::Hub;
 use super::items::{by_name, items, merge, Row};
 use super::runtime::{block_on, settings};
@@ -82,7 +82,7 @@ fn only_hub_users(
 ) -> Result<(Vec<PasswordRow>, Vec<ItemResult>), Box<EvalAltResult>> {
     let client = hub.client()?;
     let names: Vec<String> = rows.iter().filter_map(|r| crate::username::normalize(&r.name).ok()).collect();
-    let users = block_on(client.existing_names(&names)).map_err(failed)?;
+    let users = block_on(client.existing_names(&names)).map_err(thrown)?;
     let (keep, other): (Vec<_>, Vec<_>) =
         rows.into_iter().partition(|r| crate::username::normalize(&r.name).map_or(true, |n| users.contains(&n)));
     let refused = other
@@ -152,7 +152,7 @@ pub mod hub_admin_module {
         let sheet = match &output {
             Some(path) => {
                 let columns = ["username", "password", "force_change"].map(String::from);
-                Some(RefCell::new(SheetSink::create(Path::new(path), &columns).map_err(bad_input)?))
+                Some(RefCell::new(SheetSink::create(Path::new(path), &columns).map_err(thrown)?))
             }
             None => None,
         };
@@ -254,7 +254,7 @@ pub mod hub_admin_module {
     #[rhai_fn(pure, return_raw)]
     pub fn generate_password(hub: &mut Hub) -> Result<String, Box<EvalAltResult>> {
         let client = hub.client()?;
-        block_on(client.generate_password()).map_err(failed)
+        block_on(client.generate_password()).map_err(thrown)
     }
 
     /// Every quota record: maps with `username`, `balance`, `unlimited`,
@@ -268,7 +268,7 @@ pub mod hub_admin_module {
     #[rhai_fn(pure, return_raw)]
     pub fn quotas(hub: &mut Hub) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_array(&block_on(client.quotas()).map_err(failed)?)
+        to_array(&block_on(client.quotas()).map_err(thrown)?)
     }
 
     /// One user's quota: `username`, `balance`, `unlimited`, `recent_transactions`.
@@ -281,7 +281,7 @@ pub mod hub_admin_module {
     #[rhai_fn(pure, return_raw)]
     pub fn quota(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_dynamic(&block_on(client.quota(name)).map_err(failed)?)
+        to_dynamic(&block_on(client.quota(name)).map_err(thrown)?)
     }
 
     /// Sets balances from rows with a `quota` column (rows without one
@@ -364,7 +364,7 @@ pub mod hub_admin_module {
             let cluster = Cluster::connect(&config).await?;
             pod_passwords::move_user(&cluster, old, new, &exec, dry_run).await
         })
-        .map_err(failed)?;
+        .map_err(thrown)?;
         let mut map: Map = to_dynamic(&report.result)?.cast();
         map.insert("moved".into(), to_dynamic(&report.moved)?);
         let mut as_array = vec![Dynamic::from(map)];

@@ -12,7 +12,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::convert::{to_array, to_dynamic};
-use super::error::{bad_input, failed};
+use super::error::{bad_input, thrown};
 use super::items::{by_name, items, merge};
 use super::runtime::{block_on, dry_run, set_dry_run as set_dry_run_everywhere, settings};
 use crate::hub::{HubClient, HubConfig, HubError, ItemResult, NewUser, Token, UserQuery};
@@ -53,7 +53,7 @@ impl Hub {
                 None => {
                     let s = settings();
                     block_on(crate::credentials::resolve_token(None, &state.namespace, s.context.as_deref()))
-                        .map_err(bad_input)?
+                        .map_err(thrown)?
                 }
             };
             crate::credentials::warn_plain_http(&state.url);
@@ -63,7 +63,7 @@ impl Hub {
             config.ca_bundle = crate::hub::CaBundle::from_env(settings().cacert.as_deref());
             config.insecure = settings().insecure;
             config.progress = !settings().quiet && !super::runtime::json();
-            state.client = Some(HubClient::new(config).map_err(bad_input)?);
+            state.client = Some(HubClient::new(config).map_err(thrown)?);
         }
         let client = state.client.as_ref().expect("set above");
         Ok(client.with_dry_run(super::runtime::dry_run()))
@@ -167,7 +167,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn version(hub: &mut Hub) -> Result<String, Box<EvalAltResult>> {
         let client = hub.client()?;
-        block_on(client.version()).map_err(failed)
+        block_on(client.version()).map_err(thrown)
     }
 
     /// Hub, authenticator and spawner details (`GET /hub/api/info`, admin only).
@@ -180,7 +180,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn info(hub: &mut Hub) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_dynamic(&block_on(client.info()).map_err(failed)?)
+        to_dynamic(&block_on(client.info()).map_err(thrown)?)
     }
 
     /// The user or service that owns the token (`GET /hub/api/user`).
@@ -193,7 +193,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn whoami(hub: &mut Hub) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_dynamic(&block_on(client.whoami()).map_err(failed)?)
+        to_dynamic(&block_on(client.whoami()).map_err(thrown)?)
     }
 
     /// Every user of the hub, all pages, at the hub's own page size.
@@ -224,7 +224,7 @@ pub mod hub_module {
     #[rhai_fn(name = "users", pure, return_raw)]
     pub fn users_with(hub: &mut Hub, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_array(&block_on(client.users(&user_query(&options))).map_err(failed)?)
+        to_array(&block_on(client.users(&user_query(&options))).map_err(thrown)?)
     }
 
     /// Users matching filters (as `hub.users(options)`) and every quota
@@ -245,7 +245,7 @@ pub mod hub_module {
         let query = user_query(&options);
         let (users, quotas) = block_on(async { futures::join!(client.users(&query), client.quotas()) });
         let mut out = Map::new();
-        out.insert("users".into(), to_array(&users.map_err(failed)?)?.into());
+        out.insert("users".into(), to_array(&users.map_err(thrown)?)?.into());
         match quotas {
             Ok(quotas) => {
                 out.insert("quotas".into(), to_array(&quotas)?.into());
@@ -276,7 +276,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn user(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        match block_on(client.user(name.trim())).map_err(failed)? {
+        match block_on(client.user(name.trim())).map_err(thrown)? {
             Some(user) => to_dynamic(&user),
             None => Ok(Dynamic::UNIT),
         }
@@ -412,7 +412,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn groups(hub: &mut Hub) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_array(&block_on(client.groups()).map_err(failed)?)
+        to_array(&block_on(client.groups()).map_err(thrown)?)
     }
 
     /// One group as a map, or `()` when it does not exist.
@@ -425,7 +425,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn group(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        match block_on(client.group(name)).map_err(failed)? {
+        match block_on(client.group(name)).map_err(thrown)? {
             Some(group) => to_dynamic(&group),
             None => Ok(Dynamic::UNIT),
         }

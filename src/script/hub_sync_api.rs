@@ -5,7 +5,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::convert::{to_array, to_dynamic};
-use super::error::{bad_input, failed};
+use super::error::{bad_input, thrown};
 use super::hub_api::Hub;
 use super::runtime::block_on;
 use crate::hub::{plan_sync as compute_plan, SyncOptions, SyncPlan, SyncRow, UserQuery};
@@ -63,12 +63,12 @@ pub mod hub_sync_module {
         let query = UserQuery::default();
         let (users, groups, me) =
             block_on(async { futures::join!(client.users(&query), client.groups(), client.whoami()) });
-        let me = me.map_err(failed)?;
+        let me = me.map_err(thrown)?;
         let me = (me.get("kind").and_then(|k| k.as_str()) == Some("user"))
             .then(|| me.get("name").and_then(|n| n.as_str()).map(str::to_string))
             .flatten();
         let options = SyncOptions { prune: flag("prune"), prune_admins: flag("prune_admins"), me };
-        let plan = compute_plan(&rows, &users.map_err(failed)?, &groups.map_err(failed)?, &options);
+        let plan = compute_plan(&rows, &users.map_err(thrown)?, &groups.map_err(thrown)?, &options);
         Ok(to_dynamic(&plan)?.cast::<Map>())
     }
 

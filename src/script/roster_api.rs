@@ -5,7 +5,7 @@ use std::path::Path;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
-use super::error::{bad_input, failed};
+use super::error::thrown;
 use crate::roster::{self, Cell, ReadOptions, Row};
 
 fn row_map(row: &Row) -> Map {
@@ -100,7 +100,7 @@ pub mod roster_module {
     #[rhai_fn(name = "read", return_raw)]
     pub fn read_with(path: &str, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let sheet = options.get("sheet").filter(|s| !s.is_unit()).map(|s| s.to_string());
-        let roster = roster::read(Path::new(path), &ReadOptions { sheet }).map_err(bad_input)?;
+        let roster = roster::read(Path::new(path), &ReadOptions { sheet }).map_err(thrown)?;
         if !crate::script::runtime::settings().quiet {
             for warning in &roster.warnings {
                 eprintln!("⚠️  {}", crate::script::terminal_text::escape_controls(warning));
@@ -137,7 +137,7 @@ pub mod roster_module {
     #[rhai_fn(name = "write", return_raw)]
     pub fn write_columns(path: &str, rows: Array, columns: Array) -> Result<(), Box<EvalAltResult>> {
         let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
-        roster::write(Path::new(path), &columns, &cells(&rows, &columns)).map_err(failed)
+        roster::write(Path::new(path), &columns, &cells(&rows, &columns)).map_err(thrown)
     }
 
     /// Parses a boolean as roster files write it: true/false, 1/0, yes/no,

@@ -2,7 +2,7 @@
 
 The hub in the user guide adds these handlers to JupyterHub; jhctl's
 integration tests need them too, so this module implements every endpoint
-of "The hub's admin API" in /work/shared/HUB_API.md with the same request and
+of "The hub's admin API" in docs/hub-api.md with the same request and
 response shapes, status codes and error cases:
 
 - POST /hub/admin/api/set-password
