@@ -136,6 +136,7 @@ pub fn exit(code: i64) -> Box<EvalAltResult> {
 mod tests {
     use super::*;
 
+    #[allow(clippy::boxed_local)]
     fn fields(err: Box<EvalAltResult>) -> (String, i64) {
         let EvalAltResult::ErrorRuntime(value, _) = *err else { panic!("not a runtime error") };
         let map = value.cast::<Map>();
