@@ -300,6 +300,19 @@ pub mod helpers_module {
         name.trim().to_lowercase()
     }
 
+    /// `text` quoted for a POSIX shell (`sh`, `bash`, `zsh`), so that
+    /// `eval "$(jhctl ...)"` reads it back exactly.
+    ///
+    /// Throws when: `text` holds a NUL character, which no shell word can.
+    ///
+    /// ```rhai
+    /// print(`export NAME=${shell_quote("it's")}`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn shell_quote(text: &str) -> Result<String, Box<EvalAltResult>> {
+        shlex::try_quote(text).map(|q| q.into_owned()).map_err(|e| bad_input(format!("cannot quote for a shell: {e}")))
+    }
+
     /// Text padded with spaces on the right to `width` characters.
     ///
     /// ```rhai
