@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::rc::Rc;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
@@ -31,7 +32,7 @@ pub fn run() -> i32 {
             return 2;
         }
     };
-    runtime::init(runtime::Settings {
+    let context = runtime::Context::new(runtime::Settings {
         url: g.url.clone(),
         token,
         cacert: g.cacert.clone(),
@@ -54,7 +55,7 @@ pub fn run() -> i32 {
             0
         }
         Command::Doc { name } => {
-            let engine = build_engine(&cwd);
+            let engine = build_engine(&cwd, &context);
             match doc::render(&engine, name.as_deref()) {
                 Some(text) => {
                     let _ = write!(std::io::stdout(), "{text}");
@@ -77,20 +78,20 @@ pub fn run() -> i32 {
             0
         }
         Command::Eval { code } => {
-            let engine = build_engine(&cwd);
+            let engine = build_engine(&cwd, &context);
             runner::eval(&engine, &Source { name: "<eval>", text: &code })
         }
-        Command::Repl => crate::repl::run(&cwd),
-        Command::Run { file, args } => run_file(&file, &args),
+        Command::Repl => crate::repl::run(&cwd, &context),
+        Command::Run { file, args } => run_file(&file, &args, &context),
         Command::Script(mut words) => {
             let name = words.remove(0);
             match bundled::script(&name) {
                 Some(script) if !name.ends_with(".rhai") => {
-                    let engine = build_engine(&cwd);
+                    let engine = build_engine(&cwd, &context);
                     let source = Source { name: script.path, text: script.source };
                     runner::run(&engine, &source, &name.replace('_', "-"), &words)
                 }
-                _ if name.ends_with(".rhai") || Path::new(&name).is_file() => run_file(&name, &words),
+                _ if name.ends_with(".rhai") || Path::new(&name).is_file() => run_file(&name, &words, &context),
                 _ => {
                     eprintln!("error: no bundled script or file called `{name}`");
                     let near: Vec<String> = bundled::SCRIPTS
@@ -122,7 +123,7 @@ fn given_token(token: Option<&str>, typed: bool, file: Option<&str>) -> Result<O
     }
 }
 
-fn run_file(file: &str, args: &[String]) -> i32 {
+fn run_file(file: &str, args: &[String], context: &Rc<runtime::Context>) -> i32 {
     let path = Path::new(file);
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -131,7 +132,7 @@ fn run_file(file: &str, args: &[String]) -> i32 {
             return 2;
         }
     };
-    let engine = build_engine(&runner::base_of(path));
+    let engine = build_engine(&runner::base_of(path), context);
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| file.to_string());
     runner::run(&engine, &Source { name: file, text: &text }, &name, args)
 }

@@ -9,7 +9,6 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 use rhai::{Array, Engine};
@@ -118,10 +117,9 @@ impl ReplHelper {
         if let Some(users) = &self.names.borrow().users {
             return users.clone();
         }
-        let fetch = || self.engine.eval::<Array>("hub.users().map(|u| u.name)");
-        let users: Vec<String> = match catch_unwind(AssertUnwindSafe(fetch)) {
-            Ok(Ok(names)) => names.iter().map(|n| n.to_string()).collect(),
-            _ => Vec::new(),
+        let users: Vec<String> = match self.engine.eval::<Array>("hub.users().map(|u| u.name)") {
+            Ok(names) => names.iter().map(|n| n.to_string()).collect(),
+            Err(_) => Vec::new(),
         };
         self.names.borrow_mut().users = Some(users.clone());
         users
@@ -216,7 +214,7 @@ mod tests {
     use super::*;
 
     fn helper() -> ReplHelper {
-        let engine = crate::script::build_engine(std::path::Path::new("."));
+        let engine = crate::script::build_engine(std::path::Path::new("."), &Rc::default());
         let names = Names {
             vars: vec![("roster_rows".into(), vec![]), ("u".into(), vec!["name".into(), "admin".into()])],
             functions: vec!["report".into()],

@@ -5,7 +5,7 @@
 //! runs, the terminal turns it into SIGINT: a listener on the shared tokio
 //! runtime records it in a flag. The engine's progress callback stops the
 //! script at its next step, and [`crate::script::runtime::block_on`] drops
-//! a hub call in flight. The flag is cleared before each input.
+//! a hub call in flight and ends the input as an error. The flag is cleared before each input.
 //!
 //! The line editor keeps a SIGINT handler of its own that only feeds its
 //! own pipe; the listener is installed after it, so the signal reaches both
@@ -34,7 +34,7 @@ pub fn clear() {
 /// From now on SIGINT sets the flag instead of ending jhctl, and hub calls
 /// in flight stop when it is set.
 pub fn catch_ctrl_c() {
-    runtime::block_on(async {
+    runtime::enter(async {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};

@@ -39,9 +39,10 @@ mod session;
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::rc::Rc;
 
 use crate::script::cli_spec::set_script;
-use crate::script::runtime::settings;
+use crate::script::runtime::Context;
 
 use commands::is_command;
 use helper::ReplHelper;
@@ -50,12 +51,12 @@ use input::{Input, Read};
 use session::{Outcome, Session};
 
 /// Runs the REPL on standard input; returns the exit status.
-pub fn run(base: &Path) -> i32 {
+pub fn run(base: &Path, context: &Rc<Context>) -> i32 {
     set_script("repl", &[]);
     let terminal = std::io::stdin().is_terminal();
-    let mut session = Session::new(base, if terminal { "<repl>" } else { "<stdin>" });
+    let mut session = Session::new(base, if terminal { "<repl>" } else { "<stdin>" }, context);
     let mut input = if terminal {
-        eprintln!("jhctl repl: hub {}; :help for help, Ctrl-D to quit", settings().url);
+        eprintln!("jhctl repl: hub {}; :help for help, Ctrl-D to quit", context.settings().url);
         let input = Input::terminal(ReplHelper::new(session.engine(), session.names()));
         // After the line editor, whose own SIGINT handler then comes second.
         interrupt::catch_ctrl_c();

@@ -11,7 +11,6 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::io::Write;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -22,7 +21,7 @@ use super::interrupt;
 use crate::script::build_engine;
 use crate::script::error::{EXIT_FAILED, EXIT_USAGE};
 use crate::script::runner::{self, located, Source};
-use crate::script::runtime::{settings, Interrupted};
+use crate::script::runtime::Context;
 use crate::script::show::show;
 
 /// How one input or command ended.
@@ -62,8 +61,8 @@ pub struct Session {
 impl Session {
     /// A fresh session whose imports resolve from `base`; `name` labels its
     /// lines in error messages.
-    pub fn new(base: &Path, name: &'static str) -> Session {
-        let mut engine = build_engine(base);
+    pub fn new(base: &Path, name: &'static str, context: &Rc<Context>) -> Session {
+        let mut engine = build_engine(base, context);
         engine.on_progress(|_| interrupt::requested().then(|| Dynamic::from(interrupt::STOPPED)));
         Session {
             engine: Rc::new(engine),
@@ -74,7 +73,7 @@ impl Session {
             log: String::new(),
             lines: 0,
             saved: Vec::new(),
-            json: settings().json,
+            json: context.settings().json,
             names: Rc::default(),
         }
     }
@@ -185,20 +184,16 @@ impl Session {
         program.set_source(ast.source().unwrap_or(self.name));
         interrupt::clear();
         let (engine, scope) = (&self.engine, &mut self.scope);
-        let result = catch_unwind(AssertUnwindSafe(|| engine.eval_ast_with_scope::<Dynamic>(scope, &program)));
-        let outcome = match result {
-            Err(payload) if payload.is::<Interrupted>() => {
-                eprintln!("interrupted");
-                Outcome::Failed(EXIT_FAILED as i32)
-            }
-            Err(payload) => resume_unwind(payload),
-            Ok(Ok(value)) => {
+        // Ctrl-C ends the input as `ErrorTerminated` (between steps, or in a
+        // hub call in flight): reported below, and the session goes on.
+        let outcome = match engine.eval_ast_with_scope::<Dynamic>(scope, &program) {
+            Ok(value) => {
                 self.functions = self.functions.merge(&ast.clone_functions_only());
                 self.imports.extend(ast.statements().iter().filter(|s| matches!(s, Stmt::Import(..))).cloned());
                 self.print(&value);
                 Outcome::Done
             }
-            Ok(Err(err)) => match terminated(&err) {
+            Err(err) => match terminated(&err) {
                 Some(code) if code.is_int() => Outcome::Exit(code.as_int().unwrap_or(EXIT_FAILED) as i32),
                 Some(_) => {
                     eprintln!("interrupted");

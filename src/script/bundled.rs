@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn every_bundled_file_compiles() {
-        let engine = crate::script::build_engine(std::path::Path::new("."));
+        let engine = crate::script::build_engine(std::path::Path::new("."), &Default::default());
         for file in SCRIPTS.iter().chain(STDLIB) {
             if let Err(e) = engine.compile(file.source) {
                 panic!("{} does not compile: {e}", file.path);

@@ -8,17 +8,17 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::error::thrown;
-use super::runtime::{block_on, dry_run, settings};
+use super::runtime::{block_on, Context};
 use crate::cluster::{Cluster, ClusterConfig, ClusterError};
 
-/// Connects with the global `--context` and runs `job`.
-fn with_cluster<T, F, Fut>(job: F) -> Result<T, Box<EvalAltResult>>
+/// Connects with the engine's `--context` and runs `job`.
+fn with_cluster<T, F, Fut>(call: &NativeCallContext, job: F) -> Result<T, Box<EvalAltResult>>
 where
     F: FnOnce(Cluster) -> Fut,
     Fut: std::future::Future<Output = Result<T, ClusterError>>,
 {
-    let config = ClusterConfig { context: settings().context.clone() };
-    block_on(async move { job(Cluster::connect(&config).await?).await }).map_err(thrown)
+    let config = ClusterConfig { context: Context::of(call).settings().context.clone() };
+    block_on(async move { job(Cluster::connect(&config).await?).await })?.map_err(thrown)
 }
 
 /// Kubernetes primitives.
@@ -36,9 +36,9 @@ pub mod cluster_module {
     /// print(creds["admin-password"]);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn secret(ns: &str, name: &str) -> Result<Map, Box<EvalAltResult>> {
+    pub fn secret(call: NativeCallContext, ns: &str, name: &str) -> Result<Map, Box<EvalAltResult>> {
         let (ns, name) = (ns.to_string(), name.to_string());
-        let data = with_cluster(|c| async move { c.secret(&ns, &name).await })?;
+        let data = with_cluster(&call, |c| async move { c.secret(&ns, &name).await })?;
         Ok(data.into_iter().map(|(k, v)| (k.into(), Dynamic::from(v))).collect())
     }
 
@@ -54,8 +54,13 @@ pub mod cluster_module {
     ///     #{ "api-token": token_hex(), "admin-password": password(16) });
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn create_secret(ns: &str, name: &str, data: Map) -> Result<String, Box<EvalAltResult>> {
-        create_secret_with(ns, name, data, Map::new())
+    pub fn create_secret(
+        call: NativeCallContext,
+        ns: &str,
+        name: &str,
+        data: Map,
+    ) -> Result<String, Box<EvalAltResult>> {
+        create_secret_with(call, ns, name, data, Map::new())
     }
 
     /// Creates a secret with options: `#{overwrite: true}` replaces one that exists.
@@ -68,12 +73,18 @@ pub mod cluster_module {
     /// cluster::create_secret("jupyterhub", "demo", #{ key: "value" }, #{ overwrite: true });
     /// ```
     #[rhai_fn(name = "create_secret", return_raw)]
-    pub fn create_secret_with(ns: &str, name: &str, data: Map, options: Map) -> Result<String, Box<EvalAltResult>> {
+    pub fn create_secret_with(
+        call: NativeCallContext,
+        ns: &str,
+        name: &str,
+        data: Map,
+        options: Map,
+    ) -> Result<String, Box<EvalAltResult>> {
         let overwrite = options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false);
-        if dry_run() {
+        if Context::of(&call).dry_run() {
             let (ns, name) = (ns.to_string(), name.to_string());
             // Read only: what the real run would meet.
-            with_cluster(|c| async move {
+            with_cluster(&call, |c| async move {
                 match c.secret(&ns, &name).await {
                     Ok(_) if !overwrite => Err(ClusterError::AlreadyExists { name, namespace: ns }),
                     Ok(_) | Err(ClusterError::NotFound { .. }) => Ok(()),
@@ -84,7 +95,7 @@ pub mod cluster_module {
         }
         let data: BTreeMap<String, String> = data.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let (ns, name) = (ns.to_string(), name.to_string());
-        with_cluster(|c| async move { c.create_secret(&ns, &name, &data, overwrite).await })?;
+        with_cluster(&call, |c| async move { c.create_secret(&ns, &name, &data, overwrite).await })?;
         Ok("created".into())
     }
 
@@ -99,8 +110,8 @@ pub mod cluster_module {
     /// cluster::rollout_restart("jupyterhub", "hub");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn rollout_restart(ns: &str, deployment: &str) -> Result<String, Box<EvalAltResult>> {
-        rollout_restart_with(ns, deployment, Map::new())
+    pub fn rollout_restart(call: NativeCallContext, ns: &str, deployment: &str) -> Result<String, Box<EvalAltResult>> {
+        rollout_restart_with(call, ns, deployment, Map::new())
     }
 
     /// Restarts a deployment and, with `#{wait: SECONDS}`, waits until its
@@ -112,15 +123,20 @@ pub mod cluster_module {
     /// cluster::rollout_restart("jupyterhub", "hub", #{ wait: 300 });
     /// ```
     #[rhai_fn(name = "rollout_restart", return_raw)]
-    pub fn rollout_restart_with(ns: &str, deployment: &str, options: Map) -> Result<String, Box<EvalAltResult>> {
-        if dry_run() {
+    pub fn rollout_restart_with(
+        call: NativeCallContext,
+        ns: &str,
+        deployment: &str,
+        options: Map,
+    ) -> Result<String, Box<EvalAltResult>> {
+        if Context::of(&call).dry_run() {
             let (ns, deployment) = (ns.to_string(), deployment.to_string());
-            with_cluster(|c| async move { c.deployment_pods(&ns, &deployment).await })?;
+            with_cluster(&call, |c| async move { c.deployment_pods(&ns, &deployment).await })?;
             return Ok("planned".into());
         }
         let wait = options.get("wait").and_then(|v| v.as_int().ok()).filter(|w| *w > 0);
         let (ns, deployment) = (ns.to_string(), deployment.to_string());
-        with_cluster(|c| async move {
+        with_cluster(&call, |c| async move {
             c.rollout_restart(&ns, &deployment).await?;
             if let Some(secs) = wait {
                 c.wait_rollout(&ns, &deployment, Duration::from_secs(secs as u64)).await?;
@@ -138,9 +154,9 @@ pub mod cluster_module {
     /// print(cluster::pods("jupyterhub", "hub"));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn pods(ns: &str, deployment: &str) -> Result<Array, Box<EvalAltResult>> {
+    pub fn pods(call: NativeCallContext, ns: &str, deployment: &str) -> Result<Array, Box<EvalAltResult>> {
         let (ns, deployment) = (ns.to_string(), deployment.to_string());
-        let pods = with_cluster(|c| async move { c.deployment_pods(&ns, &deployment).await })?;
+        let pods = with_cluster(&call, |c| async move { c.deployment_pods(&ns, &deployment).await })?;
         Ok(pods.into_iter().map(Dynamic::from).collect())
     }
 
@@ -157,10 +173,16 @@ pub mod cluster_module {
     /// if r.code != 0 { print(r.stderr); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn exec(ns: &str, target: &str, command: Array, stdin: &str) -> Result<Map, Box<EvalAltResult>> {
+    pub fn exec(
+        call: NativeCallContext,
+        ns: &str,
+        target: &str,
+        command: Array,
+        stdin: &str,
+    ) -> Result<Map, Box<EvalAltResult>> {
         let command: Vec<String> = command.iter().map(|c| c.to_string()).collect();
         let (ns, target, stdin) = (ns.to_string(), target.to_string(), stdin.as_bytes().to_vec());
-        let out = with_cluster(|c| async move { c.exec(&ns, &target, &command, &stdin).await })?;
+        let out = with_cluster(&call, |c| async move { c.exec(&ns, &target, &command, &stdin).await })?;
         let mut map = Map::new();
         map.insert("stdout".into(), Dynamic::from(String::from_utf8_lossy(&out.stdout).into_owned()));
         map.insert("stderr".into(), Dynamic::from(String::from_utf8_lossy(&out.stderr).into_owned()));

@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn every_primitive_is_documented_with_an_example() {
-        let engine = crate::script::build_engine(std::path::Path::new("."));
+        let engine = crate::script::build_engine(std::path::Path::new("."), &Default::default());
         assert_eq!(undocumented(&engine), Vec::<String>::new());
         for entry in entries(&engine) {
             assert!(entry.text.contains("```rhai"), "`{}` has no rhai example", entry.signature);
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn one_name_finds_every_overload() {
-        let engine = crate::script::build_engine(std::path::Path::new("."));
+        let engine = crate::script::build_engine(std::path::Path::new("."), &Default::default());
         let text = render(&engine, Some("create_users")).unwrap();
         assert_eq!(text.matches("hub.create_users(").count(), 4, "{text}");
         assert!(render(&engine, Some("roster::read")).unwrap().starts_with("roster::read(path: String) -> Array"));

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::rc::Rc;
 
 use rhai::{exported_module, Dynamic, Engine};
 
@@ -10,15 +11,18 @@ use super::cli_spec::script_args;
 use super::helpers::helpers_module;
 use super::hub_api::{hub_module, Hub};
 use super::resolver::Resolver;
+use super::runtime::Context;
 use super::terminal_text::escape_controls;
 
 /// An engine with every primitive registered: the `hub` object, the
-/// `roster::` and `cluster::` modules and the helpers. `hub` and `args`
-/// resolve everywhere, also inside functions and imported modules (unless
-/// a local variable of the same name shadows them). Imports resolve from
-/// the bundled stdlib, then from `base`.
-pub fn build_engine(base: &Path) -> Engine {
+/// `roster::` and `cluster::` modules and the helpers, all reading
+/// `context` (the engine carries it as its default tag; `hub` holds it).
+/// `hub` and `args` resolve everywhere, also inside functions and imported
+/// modules (unless a local variable of the same name shadows them).
+/// Imports resolve from the bundled stdlib, then from `base`.
+pub fn build_engine(base: &Path, context: &Rc<Context>) -> Engine {
     let mut engine = Engine::new();
+    engine.set_default_tag(Dynamic::from(Rc::clone(context)));
     engine.set_max_expr_depths(256, 256);
     engine.register_type_with_name::<Hub>("Hub");
     engine.register_global_module(exported_module!(hub_module).into());
@@ -37,7 +41,7 @@ pub fn build_engine(base: &Path) -> Engine {
         let place = source.map(|s| format!("{s}:{pos}")).unwrap_or_else(|| pos.to_string());
         let _ = writeln!(std::io::stderr(), "[{}] {}", escape_controls(&place), escape_controls(text));
     });
-    let hub = Hub::from_settings();
+    let hub = Hub::new(Rc::clone(context));
     #[allow(deprecated)] // volatile, not deprecated: the one way to reach `hub` inside functions
     engine.on_var(move |name, _, context| {
         if context.scope().contains(name) {

@@ -4,9 +4,10 @@
 use std::io::{IsTerminal, Write};
 
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map};
+use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
 use super::error::{bad_input, exit as exit_with};
+use super::runtime::Context;
 use super::terminal_text::escape_controls;
 use crate::secret_text;
 
@@ -78,7 +79,7 @@ pub mod helpers_module {
     /// if !confirm("Delete 3 users? (yes/no): ") { print("❌ Operation cancelled"); exit(0); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn confirm(question: &str) -> Result<bool, Box<EvalAltResult>> {
+    pub fn confirm(call: NativeCallContext, question: &str) -> Result<bool, Box<EvalAltResult>> {
         if !std::io::stdin().is_terminal() {
             return Err(bad_input(format!(
                 "refusing to go on: `{}` needs an answer, but standard input is not a terminal; pass --yes to proceed",
@@ -87,7 +88,7 @@ pub mod helpers_module {
         }
         // With --json, stdout carries only the JSON document.
         let question = escape_controls(question);
-        if crate::script::runtime::json() {
+        if Context::of(&call).json() {
             eprint!("{question}");
         } else {
             print!("{question}");
@@ -147,9 +148,9 @@ pub mod helpers_module {
     /// ```rhai
     /// say("✅ Created user: alice");
     /// ```
-    pub fn say(text: &str) {
+    pub fn say(call: NativeCallContext, text: &str) {
         let text = escape_controls(text);
-        if crate::script::runtime::json() {
+        if Context::of(&call).json() {
             let _ = writeln!(std::io::stderr(), "{text}");
         } else {
             let _ = writeln!(std::io::stdout(), "{text}");
@@ -162,8 +163,8 @@ pub mod helpers_module {
     /// ```rhai
     /// if json_output() { print(to_json(results)); }
     /// ```
-    pub fn json_output() -> bool {
-        crate::script::runtime::json()
+    pub fn json_output(call: NativeCallContext) -> bool {
+        Context::of(&call).json()
     }
 
     /// Switches JSON output on or off for the rest of the run, for a
@@ -173,8 +174,8 @@ pub mod helpers_module {
     /// ```rhai
     /// if a.json { set_json(true); }
     /// ```
-    pub fn set_json(on: bool) {
-        crate::script::runtime::set_json(on);
+    pub fn set_json(call: NativeCallContext, on: bool) {
+        Context::of(&call).set_json(on);
     }
 
     /// The Kubernetes namespace of the hub (`-n/--namespace`, default `jupyterhub`).
@@ -182,8 +183,8 @@ pub mod helpers_module {
     /// ```rhai
     /// let creds = cluster::secret(namespace(), "jupyterhub-admin-credentials");
     /// ```
-    pub fn namespace() -> String {
-        crate::script::runtime::settings().namespace.clone()
+    pub fn namespace(call: NativeCallContext) -> String {
+        Context::of(&call).settings().namespace.clone()
     }
 
     /// Stops the script now with exit status `code` (0 done, 1 some items

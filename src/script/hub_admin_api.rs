@@ -8,10 +8,10 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::convert::{to_array, to_dynamic};
-use super::error::{bad_input, failed, thrown};
+use super::error::{bad_input, thrown};
 use super::hub_api::Hub;
 use super::items::{by_name, items, merge, Row};
-use super::runtime::{block_on, settings};
+use super::runtime::block_on;
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::hub::{ItemResult, ItemStatus, PasswordRow, QuotaAction, QuotaRow};
 use crate::pod_passwords::{self, ExecOptions};
@@ -30,9 +30,9 @@ fn password_rows(batch: Vec<(usize, Row)>) -> (Vec<PasswordRow>, Vec<ItemResult>
     (rows, failed)
 }
 
-fn exec_options(options: &Map) -> Result<ExecOptions, Box<EvalAltResult>> {
+fn exec_options(hub: &Hub, options: &Map) -> Result<ExecOptions, Box<EvalAltResult>> {
     let text = |k: &str| options.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
-    let mut exec = ExecOptions::new(text("namespace").unwrap_or_else(|| settings().namespace.clone()));
+    let mut exec = ExecOptions::new(text("namespace").unwrap_or_else(|| hub.context().settings().namespace.clone()));
     if let Some(v) = text("passwords_db") {
         exec.passwords_db = v;
     }
@@ -60,9 +60,9 @@ fn exec_options(options: &Map) -> Result<ExecOptions, Box<EvalAltResult>> {
 
 /// Says in `-v` which store the exec wrote, and puts it into each result
 /// (`store`, `store_at`) for `--json`.
-fn note_store(results: &mut Array, store: &Option<pod_passwords::StoreUsed>) {
+fn note_store(hub: &Hub, results: &mut Array, store: &Option<pod_passwords::StoreUsed>) {
     let Some(store) = store else { return };
-    if settings().verbose {
+    if hub.context().settings().verbose {
         eprintln!("exec: wrote the {} store: {}", store.kind, store.at);
     }
     for result in results.iter_mut() {
@@ -82,7 +82,7 @@ fn only_hub_users(
 ) -> Result<(Vec<PasswordRow>, Vec<ItemResult>), Box<EvalAltResult>> {
     let client = hub.client()?;
     let names: Vec<String> = rows.iter().filter_map(|r| crate::username::normalize(&r.name).ok()).collect();
-    let users = block_on(client.existing_names(&names)).map_err(thrown)?;
+    let users = block_on(client.existing_names(&names))?.map_err(thrown)?;
     let (keep, other): (Vec<_>, Vec<_>) =
         rows.into_iter().partition(|r| crate::username::normalize(&r.name).map_or(true, |n| users.contains(&n)));
     let refused = other
@@ -99,7 +99,7 @@ fn only_hub_users(
 /// Applies `action` to each item; `what` names it in the hub's transaction log.
 fn quota_change(hub: &Hub, list: Array, action: QuotaAction, what: &str) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
-    to_array(&merge(items(&list), |batch| by_name(batch, |names| block_on(client.change_quota(names, action, what)))))
+    to_array(&merge(items(&list), |batch| by_name(batch, |names| block_on(client.change_quota(names, action, what))))?)
 }
 
 /// The admin API primitives, methods of `hub`.
@@ -147,7 +147,7 @@ pub mod hub_admin_module {
         let force_change = options.get("force_change").and_then(|v| v.as_bool().ok()).unwrap_or(true);
         let via = options.get("via").filter(|v| !v.is_unit()).map(|v| v.to_string()).unwrap_or_else(|| "api".into());
         let entries = items(&rows);
-        let dry_run = hub.client().map(|c| c.dry_run()).unwrap_or_else(|_| crate::script::runtime::dry_run());
+        let dry_run = hub.context().dry_run();
         let output = options.get("output").filter(|v| !v.is_unit()).map(|v| v.to_string()).filter(|_| !dry_run);
         let sheet = match &output {
             Some(path) => {
@@ -170,54 +170,36 @@ pub mod hub_admin_module {
             return Err(bad_input(format!("unknown `via: {via}`; use \"api\" or \"exec\"")));
         }
         let exec = match via.as_str() {
-            "exec" => Some(exec_options(&options)?),
+            "exec" => Some(exec_options(hub, &options)?),
             _ => None,
         };
-        let mut thrown = None;
         let mut store = None;
+        // An error ends the batch, but the sheet is finished first: it holds
+        // every user whose password the hub took.
         let results = merge(entries, |batch| {
             let (send_rows, mut results) = password_rows(batch);
             let sent = match &exec {
-                None => match hub.client() {
-                    Ok(client) => block_on(client.set_passwords_each(&send_rows, force_change, record)),
-                    Err(e) => {
-                        thrown = Some(e);
-                        Vec::new()
-                    }
-                },
+                None => block_on(hub.client()?.set_passwords_each(&send_rows, force_change, record))?,
                 Some(options) => {
-                    let (send_rows, refused) = match only_hub_users(hub, send_rows) {
-                        Ok(split) => split,
-                        Err(e) => {
-                            thrown = Some(e);
-                            return results;
-                        }
-                    };
+                    let (send_rows, refused) = only_hub_users(hub, send_rows)?;
                     results.extend(refused);
-                    let config = ClusterConfig { context: settings().context.clone() };
-                    let outcome = block_on(async {
+                    let config = ClusterConfig { context: hub.context().settings().context.clone() };
+                    let report = block_on(async {
                         let cluster = Cluster::connect(&config).await?;
                         pod_passwords::set_passwords_report(&cluster, &send_rows, force_change, options, dry_run).await
-                    });
-                    match outcome {
-                        Ok(report) => {
-                            for result in &report.results {
-                                if let Some(row) = send_rows.iter().find(|r| r.id == result.id) {
-                                    record(row, result);
-                                }
-                            }
-                            store = report.store;
-                            report.results
-                        }
-                        Err(e) => {
-                            thrown = Some(failed(e));
-                            Vec::new()
+                    })?
+                    .map_err(thrown)?;
+                    for result in &report.results {
+                        if let Some(row) = send_rows.iter().find(|r| r.id == result.id) {
+                            record(row, result);
                         }
                     }
+                    store = report.store;
+                    report.results
                 }
             };
             results.extend(sent);
-            results
+            Ok::<_, Box<EvalAltResult>>(results)
         });
         if let Some(sheet) = sheet {
             let sheet = sheet.into_inner();
@@ -236,11 +218,8 @@ pub mod hub_admin_module {
         if let Some(e) = sheet_error.into_inner() {
             eprintln!("❌ The password sheet could not be written completely: {e}");
         }
-        if let Some(e) = thrown {
-            return Err(e);
-        }
-        let mut results = to_array(&results)?;
-        note_store(&mut results, &store);
+        let mut results = to_array(&results?)?;
+        note_store(hub, &mut results, &store);
         Ok(results)
     }
 
@@ -254,7 +233,7 @@ pub mod hub_admin_module {
     #[rhai_fn(pure, return_raw)]
     pub fn generate_password(hub: &mut Hub) -> Result<String, Box<EvalAltResult>> {
         let client = hub.client()?;
-        block_on(client.generate_password()).map_err(thrown)
+        block_on(client.generate_password())?.map_err(thrown)
     }
 
     /// Every quota record: maps with `username`, `balance`, `unlimited`,
@@ -268,7 +247,7 @@ pub mod hub_admin_module {
     #[rhai_fn(pure, return_raw)]
     pub fn quotas(hub: &mut Hub) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_array(&block_on(client.quotas()).map_err(thrown)?)
+        to_array(&block_on(client.quotas())?.map_err(thrown)?)
     }
 
     /// One user's quota: `username`, `balance`, `unlimited`, `recent_transactions`.
@@ -281,7 +260,7 @@ pub mod hub_admin_module {
     #[rhai_fn(pure, return_raw)]
     pub fn quota(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_dynamic(&block_on(client.quota(name)).map_err(thrown)?)
+        to_dynamic(&block_on(client.quota(name))?.map_err(thrown)?)
     }
 
     /// Sets balances from rows with a `quota` column (rows without one
@@ -357,18 +336,18 @@ pub mod hub_admin_module {
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn move_user_records(hub: &mut Hub, old: &str, new: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
-        let exec = exec_options(&options)?;
-        let dry_run = hub.client().map(|c| c.dry_run()).unwrap_or(settings().dry_run);
-        let config = ClusterConfig { context: settings().context.clone() };
+        let exec = exec_options(hub, &options)?;
+        let dry_run = hub.context().dry_run();
+        let config = ClusterConfig { context: hub.context().settings().context.clone() };
         let report = block_on(async {
             let cluster = Cluster::connect(&config).await?;
             pod_passwords::move_user(&cluster, old, new, &exec, dry_run).await
-        })
+        })?
         .map_err(thrown)?;
         let mut map: Map = to_dynamic(&report.result)?.cast();
         map.insert("moved".into(), to_dynamic(&report.moved)?);
         let mut as_array = vec![Dynamic::from(map)];
-        note_store(&mut as_array, &report.store);
+        note_store(hub, &mut as_array, &report.store);
         Ok(as_array.remove(0).cast())
     }
 }
@@ -390,7 +369,7 @@ fn set_quota_amount_opt(hub: &Hub, list: Array, amount: Option<i64>) -> Result<A
                 ),
             }
         }
-        results.extend(block_on(client.set_quota(&rows)));
-        results
-    }))
+        results.extend(block_on(client.set_quota(&rows))?);
+        Ok::<_, Box<EvalAltResult>>(results)
+    })?)
 }

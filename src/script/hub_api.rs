@@ -14,13 +14,14 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, thrown};
 use super::items::{by_name, items, merge};
-use super::runtime::{block_on, dry_run, set_dry_run as set_dry_run_everywhere, settings};
+use super::runtime::{block_on, Context};
 use crate::hub::{HubClient, HubConfig, HubError, ItemResult, NewUser, Token, UserQuery};
 
 /// The hub a script talks to (`hub` in every script).
 #[derive(Clone)]
 pub struct Hub {
     state: Rc<RefCell<State>>,
+    context: Rc<Context>,
 }
 
 struct State {
@@ -31,17 +32,16 @@ struct State {
 }
 
 impl Hub {
-    /// A hub handle from the global settings; nothing is sent yet.
-    pub fn from_settings() -> Self {
-        let s = settings();
-        Hub {
-            state: Rc::new(RefCell::new(State {
-                url: s.url.clone(),
-                token: s.token.clone(),
-                client: None,
-                namespace: s.namespace.clone(),
-            })),
-        }
+    /// A hub handle from the engine's context; nothing is sent yet.
+    pub fn new(context: Rc<Context>) -> Self {
+        let s = context.settings();
+        let state = State { url: s.url.clone(), token: s.token.clone(), client: None, namespace: s.namespace.clone() };
+        Hub { state: Rc::new(RefCell::new(state)), context }
+    }
+
+    /// The context of the engine this `hub` belongs to.
+    pub fn context(&self) -> &Rc<Context> {
+        &self.context
     }
 
     /// The client, built on first use.
@@ -51,22 +51,23 @@ impl Hub {
             let token = match &state.token {
                 Some(token) => token.clone(),
                 None => {
-                    let s = settings();
-                    block_on(crate::credentials::resolve_token(None, &state.namespace, s.context.as_deref()))
+                    let kube_context = self.context.settings().context.as_deref();
+                    block_on(crate::credentials::resolve_token(None, &state.namespace, kube_context))?
                         .map_err(thrown)?
                 }
             };
             crate::credentials::warn_plain_http(&state.url);
+            let s = self.context.settings();
             let mut config = HubConfig::new(state.url.clone(), token);
-            config.concurrency = settings().concurrency.max(1);
-            config.verbose = settings().verbose;
-            config.ca_bundle = crate::hub::CaBundle::from_env(settings().cacert.as_deref());
-            config.insecure = settings().insecure;
-            config.progress = !settings().quiet && !super::runtime::json();
+            config.concurrency = s.concurrency.max(1);
+            config.verbose = s.verbose;
+            config.ca_bundle = crate::hub::CaBundle::from_env(s.cacert.as_deref());
+            config.insecure = s.insecure;
+            config.progress = !s.quiet && !self.context.json();
             state.client = Some(HubClient::new(config).map_err(thrown)?);
         }
         let client = state.client.as_ref().expect("set above");
-        Ok(client.with_dry_run(super::runtime::dry_run()))
+        Ok(client.with_dry_run(self.context.dry_run()))
     }
 }
 
@@ -101,8 +102,8 @@ pub mod hub_module {
     /// if hub.dry_run { print("nothing will change"); }
     /// ```
     #[rhai_fn(get = "dry_run", pure)]
-    pub fn get_dry_run(_hub: &mut Hub) -> bool {
-        dry_run()
+    pub fn get_dry_run(hub: &mut Hub) -> bool {
+        hub.context.dry_run()
     }
 
     /// Switches dry run on or off for the rest of the run, for the hub and
@@ -115,8 +116,8 @@ pub mod hub_module {
     /// hub.set_dry_run(a.dry_run);
     /// ```
     #[rhai_fn(pure)]
-    pub fn set_dry_run(_hub: &mut Hub, on: bool) {
-        set_dry_run_everywhere(on);
+    pub fn set_dry_run(hub: &mut Hub, on: bool) {
+        hub.context.set_dry_run(on);
     }
 
     /// Points `hub` at another hub or token: a map with `url`, `token`,
@@ -167,7 +168,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn version(hub: &mut Hub) -> Result<String, Box<EvalAltResult>> {
         let client = hub.client()?;
-        block_on(client.version()).map_err(thrown)
+        block_on(client.version())?.map_err(thrown)
     }
 
     /// Hub, authenticator and spawner details (`GET /hub/api/info`, admin only).
@@ -180,7 +181,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn info(hub: &mut Hub) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_dynamic(&block_on(client.info()).map_err(thrown)?)
+        to_dynamic(&block_on(client.info())?.map_err(thrown)?)
     }
 
     /// The user or service that owns the token (`GET /hub/api/user`).
@@ -193,7 +194,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn whoami(hub: &mut Hub) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_dynamic(&block_on(client.whoami()).map_err(thrown)?)
+        to_dynamic(&block_on(client.whoami())?.map_err(thrown)?)
     }
 
     /// Every user of the hub, all pages, at the hub's own page size.
@@ -224,7 +225,7 @@ pub mod hub_module {
     #[rhai_fn(name = "users", pure, return_raw)]
     pub fn users_with(hub: &mut Hub, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_array(&block_on(client.users(&user_query(&options))).map_err(thrown)?)
+        to_array(&block_on(client.users(&user_query(&options)))?.map_err(thrown)?)
     }
 
     /// Users matching filters (as `hub.users(options)`) and every quota
@@ -243,7 +244,7 @@ pub mod hub_module {
     pub fn users_and_quotas(hub: &mut Hub, options: Map) -> Result<Map, Box<EvalAltResult>> {
         let client = hub.client()?;
         let query = user_query(&options);
-        let (users, quotas) = block_on(async { futures::join!(client.users(&query), client.quotas()) });
+        let (users, quotas) = block_on(async { futures::join!(client.users(&query), client.quotas()) })?;
         let mut out = Map::new();
         out.insert("users".into(), to_array(&users.map_err(thrown)?)?.into());
         match quotas {
@@ -276,7 +277,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn user(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        match block_on(client.user(name.trim())).map_err(thrown)? {
+        match block_on(client.user(name.trim()))?.map_err(thrown)? {
             Some(user) => to_dynamic(&user),
             None => Ok(Dynamic::UNIT),
         }
@@ -312,7 +313,7 @@ pub mod hub_module {
                 .map(|(id, row)| NewUser { id, name: row.name, admin: row.admin.unwrap_or(default_admin) })
                 .collect();
             block_on(client.create_users(&users))
-        }))
+        })?)
     }
 
     /// Deletes users (names or rows), concurrently. One result per item:
@@ -324,7 +325,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn delete_users(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.delete_users(names)))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.delete_users(names))))?)
     }
 
     /// Sets (never toggles) the admin flag of users (names or rows). One
@@ -336,7 +337,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn set_admin(hub: &mut Hub, list: Array, admin: bool) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.set_admin(names, admin)))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.set_admin(names, admin))))?)
     }
 
     /// Renames a user. The user must log in with the new name afterwards.
@@ -349,7 +350,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn rename_user(hub: &mut Hub, old: &str, new: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_dynamic(&block_on(client.rename_user(old, new)))
+        to_dynamic(&block_on(client.rename_user(old, new))?)
     }
 
     /// Starts the default servers of users (names or rows), concurrently,
@@ -373,7 +374,7 @@ pub mod hub_module {
     pub fn start_servers_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
         let wait = wait_of(&options);
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.start_servers(names, wait)))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.start_servers(names, wait))))?)
     }
 
     /// Stops the default servers of users (names or rows), concurrently,
@@ -397,7 +398,7 @@ pub mod hub_module {
     pub fn stop_servers_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
         let wait = wait_of(&options);
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.stop_servers(names, wait)))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.stop_servers(names, wait))))?)
     }
 
     /// Every group as a map: `name`, `users` (member names), `roles`; all
@@ -412,7 +413,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn groups(hub: &mut Hub) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_array(&block_on(client.groups()).map_err(thrown)?)
+        to_array(&block_on(client.groups())?.map_err(thrown)?)
     }
 
     /// One group as a map, or `()` when it does not exist.
@@ -425,7 +426,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn group(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        match block_on(client.group(name)).map_err(thrown)? {
+        match block_on(client.group(name))?.map_err(thrown)? {
             Some(group) => to_dynamic(&group),
             None => Ok(Dynamic::UNIT),
         }
@@ -439,7 +440,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn create_group(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_dynamic(&block_on(client.create_group(name)))
+        to_dynamic(&block_on(client.create_group(name))?)
     }
 
     /// Deletes a group (its members stay). One result map: `deleted`,
@@ -451,7 +452,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn delete_group(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_dynamic(&block_on(client.delete_group(name)))
+        to_dynamic(&block_on(client.delete_group(name))?)
     }
 
     /// Adds users (names or rows) to a group, creating the group when
@@ -464,7 +465,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn add_to_group(hub: &mut Hub, group: &str, list: Array) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.add_to_group(group, names)))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.add_to_group(group, names))))?)
     }
 
     /// Removes users (names or rows) from a group. One result per user.
@@ -475,7 +476,7 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn remove_from_group(hub: &mut Hub, group: &str, list: Array) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.remove_from_group(group, names)))))
+        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.remove_from_group(group, names))))?)
     }
 }
 

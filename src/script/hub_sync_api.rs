@@ -62,7 +62,7 @@ pub mod hub_sync_module {
         let client = hub.client()?;
         let query = UserQuery::default();
         let (users, groups, me) =
-            block_on(async { futures::join!(client.users(&query), client.groups(), client.whoami()) });
+            block_on(async { futures::join!(client.users(&query), client.groups(), client.whoami()) })?;
         let me = me.map_err(thrown)?;
         let me = (me.get("kind").and_then(|k| k.as_str()) == Some("user"))
             .then(|| me.get("name").and_then(|n| n.as_str()).map(str::to_string))
@@ -89,6 +89,6 @@ pub mod hub_sync_module {
         let plan: SyncPlan = rhai::serde::from_dynamic(&plan.into())
             .map_err(|e| bad_input(format!("not a plan from `hub.plan_sync`: {e}")))?;
         let client = hub.client()?;
-        to_array(&block_on(client.apply_sync(&plan)))
+        to_array(&block_on(client.apply_sync(&plan))?)
     }
 }

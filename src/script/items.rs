@@ -85,7 +85,11 @@ fn row_label(map: &Map) -> String {
 /// Runs `send` on the rows to send and puts every result back in input
 /// order. `send` gets `(key, row)` pairs and must answer each with a result
 /// whose `id` is that key; a row left without an answer is reported as a bug.
-pub fn merge(items: Vec<Item>, send: impl FnOnce(Vec<(usize, Row)>) -> Vec<ItemResult>) -> Vec<ItemResult> {
+/// An error of `send` (the call could not run at all) is passed on.
+pub fn merge<E>(
+    items: Vec<Item>,
+    send: impl FnOnce(Vec<(usize, Row)>) -> Result<Vec<ItemResult>, E>,
+) -> Result<Vec<ItemResult>, E> {
     let mut slots: Vec<Option<ItemResult>> = Vec::with_capacity(items.len());
     let mut batch = Vec::new();
     let mut names = Vec::new();
@@ -102,25 +106,28 @@ pub fn merge(items: Vec<Item>, send: impl FnOnce(Vec<(usize, Row)>) -> Vec<ItemR
             }
         }
     }
-    for result in send(batch) {
+    for result in send(batch)? {
         if let Some(slot) = slots.get_mut(result.id).filter(|s| s.is_none()) {
             *slot = Some(result);
         }
     }
-    slots
+    Ok(slots
         .into_iter()
         .zip(names)
         .map(|(slot, name)| {
             slot.unwrap_or_else(|| ItemResult::failed(name, "no result; this is a bug, please report it"))
         })
-        .collect()
+        .collect())
 }
 
 /// The keys and names of a batch, for calls that take names only; their
 /// results are keyed by the name's index, turned back into the row's key.
-pub fn by_name(batch: Vec<(usize, Row)>, send: impl FnOnce(&[String]) -> Vec<ItemResult>) -> Vec<ItemResult> {
+pub fn by_name<E>(
+    batch: Vec<(usize, Row)>,
+    send: impl FnOnce(&[String]) -> Result<Vec<ItemResult>, E>,
+) -> Result<Vec<ItemResult>, E> {
     let (ids, names): (Vec<usize>, Vec<String>) = batch.into_iter().map(|(id, row)| (id, row.name)).unzip();
-    send(&names).into_iter().filter_map(|r| ids.get(r.id).map(|&id| r.of(id))).collect()
+    Ok(send(&names)?.into_iter().filter_map(|r| ids.get(r.id).map(|&id| r.of(id))).collect())
 }
 
 #[cfg(test)]
@@ -147,14 +154,17 @@ mod tests {
         let list = vec![bad("bad name", "PassForBad1"), row("ma0000", "PassForA000"), row("ma0001", "PassForA001")];
         // The sender answers in reverse order: results still land on their rows.
         let results = merge(items(&list), |batch| {
-            batch
-                .into_iter()
-                .rev()
-                .map(|(id, row)| {
-                    ItemResult::new(format!("{}={}", row.name, row.password.unwrap()), ItemStatus::Updated).of(id)
-                })
-                .collect()
-        });
+            Ok::<_, ()>(
+                batch
+                    .into_iter()
+                    .rev()
+                    .map(|(id, row)| {
+                        ItemResult::new(format!("{}={}", row.name, row.password.unwrap()), ItemStatus::Updated).of(id)
+                    })
+                    .collect(),
+            )
+        })
+        .unwrap();
         let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["bad name", "ma0000=PassForA000", "ma0001=PassForA001"]);
         assert_eq!(results[0].status, ItemStatus::Failed);
@@ -163,8 +173,10 @@ mod tests {
     #[test]
     fn a_missing_answer_is_a_bug_not_a_shift() {
         let list = vec![row("a", "p1"), row("b", "p2")];
-        let results =
-            merge(items(&list), |batch| vec![ItemResult::new(&batch[1].1.name, ItemStatus::Updated).of(batch[1].0)]);
+        let answer = |batch: Vec<(usize, Row)>| {
+            Ok::<_, ()>(vec![ItemResult::new(&batch[1].1.name, ItemStatus::Updated).of(batch[1].0)])
+        };
+        let results = merge(items(&list), answer).unwrap();
         assert_eq!(results[0].status, ItemStatus::Failed);
         assert_eq!(results[0].name, "a");
         assert_eq!(results[1].name, "b");
@@ -173,11 +185,10 @@ mod tests {
     #[test]
     fn names_only_calls_map_back_to_their_rows() {
         let list = vec![Dynamic::from(5_i64), "x".into(), "y".into()];
-        let results = merge(items(&list), |batch| {
-            by_name(batch, |names| {
-                names.iter().enumerate().map(|(i, n)| ItemResult::new(n, ItemStatus::Deleted).of(i)).collect()
-            })
-        });
+        let deleted = |names: &[String]| {
+            Ok::<_, ()>(names.iter().enumerate().map(|(i, n)| ItemResult::new(n, ItemStatus::Deleted).of(i)).collect())
+        };
+        let results = merge(items(&list), |batch| by_name(batch, deleted)).unwrap();
         assert_eq!(results[0].status, ItemStatus::Failed);
         assert_eq!((results[1].name.as_str(), results[2].name.as_str()), ("x", "y"));
     }

@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map};
+use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
 use super::error::thrown;
+use super::runtime::Context;
 use crate::roster::{self, Cell, ReadOptions, Row};
 
 fn row_map(row: &Row) -> Map {
@@ -86,8 +87,8 @@ pub mod roster_module {
     /// let rows = roster::read("users.csv");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn read(path: &str) -> Result<Array, Box<EvalAltResult>> {
-        read_with(path, Map::new())
+    pub fn read(call: NativeCallContext, path: &str) -> Result<Array, Box<EvalAltResult>> {
+        read_with(call, path, Map::new())
     }
 
     /// Reads a roster with options: `#{sheet: "Class B"}` picks a sheet.
@@ -98,10 +99,10 @@ pub mod roster_module {
     /// let rows = roster::read("term.xlsx", #{ sheet: "Class B" });
     /// ```
     #[rhai_fn(name = "read", return_raw)]
-    pub fn read_with(path: &str, options: Map) -> Result<Array, Box<EvalAltResult>> {
+    pub fn read_with(call: NativeCallContext, path: &str, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let sheet = options.get("sheet").filter(|s| !s.is_unit()).map(|s| s.to_string());
         let roster = roster::read(Path::new(path), &ReadOptions { sheet }).map_err(thrown)?;
-        if !crate::script::runtime::settings().quiet {
+        if !Context::of(&call).settings().quiet {
             for warning in &roster.warnings {
                 eprintln!("⚠️  {}", crate::script::terminal_text::escape_controls(warning));
             }

@@ -1,15 +1,19 @@
-//! The one tokio runtime the Rhai engine enters, and the settings of this
-//! invocation (global flags) that primitives read.
+//! The one tokio runtime the Rhai engine enters, and the [`Context`] of an
+//! engine: the settings of this invocation (global flags) that primitives
+//! read.
 //!
 //! Rhai runs synchronously on the main thread; every primitive that does
 //! network work calls [`block_on`], which is the only place the engine
 //! enters async code. The REPL makes those calls interruptible with
 //! [`set_interrupt`].
 
+use std::cell::Cell;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use rhai::{EvalAltResult, NativeCallContext, Position};
 
 /// Settings from the global command-line options, shared by every primitive.
 #[derive(Clone, Debug, Default)]
@@ -39,73 +43,95 @@ pub struct Settings {
     pub quiet: bool,
 }
 
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
 static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 static INTERRUPT: OnceLock<fn() -> bool> = OnceLock::new();
-/// JSON output switched on by the script itself (its own `--json` flag).
-static JSON: AtomicBool = AtomicBool::new(false);
-/// Dry run switched on by the script itself (`hub.set_dry_run(true)`).
-static DRY_RUN: AtomicBool = AtomicBool::new(false);
 
-/// What [`block_on`] unwinds with when the REPL's Ctrl-C cuts a call short;
-/// the REPL catches it (`std::panic::catch_unwind`) and goes on.
-#[derive(Debug)]
-pub struct Interrupted;
-
-/// Records the settings of this invocation; the first call wins.
-pub fn init(settings: Settings) {
-    let _ = SETTINGS.set(settings);
+/// What the primitives of one engine read: the settings of the
+/// invocation, and what a script switched on itself (`--json` of its own,
+/// `hub.set_dry_run`). One value, made by the caller of
+/// [`crate::script::build_engine`] and carried by the engine (its default
+/// tag, and the `hub` object), so two engines in one process can differ.
+#[derive(Debug, Default)]
+pub struct Context {
+    settings: Settings,
+    json: Cell<bool>,
+    dry_run: Cell<bool>,
 }
 
-/// The settings of this invocation (defaults when [`init`] was never called).
-pub fn settings() -> &'static Settings {
-    SETTINGS.get_or_init(Settings::default)
-}
+impl Context {
+    /// A context for `settings`, to share between an engine and its `hub`.
+    pub fn new(settings: Settings) -> Rc<Context> {
+        Rc::new(Context { settings, ..Context::default() })
+    }
 
-/// Whether output is one JSON document on stdout: the global `--json`,
-/// or a script's own `--json` ([`set_json`]).
-pub fn json() -> bool {
-    settings().json || JSON.load(Ordering::Relaxed)
-}
+    /// The settings of this invocation.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
 
-/// Switches JSON output on or off for the rest of the run (the global
-/// `--json` stays on when given).
-pub fn set_json(on: bool) {
-    JSON.store(on, Ordering::Relaxed);
-}
+    /// Whether output is one JSON document on stdout: the global `--json`,
+    /// or a script's own `--json` ([`Context::set_json`]).
+    pub fn json(&self) -> bool {
+        self.settings.json || self.json.get()
+    }
 
-/// Whether this run is a dry run: the global `--dry-run`, or a script's
-/// `hub.set_dry_run(true)`. The one source of truth for every primitive
-/// that changes something (hub calls, `cluster::create_secret`,
-/// `cluster::rollout_restart`, passwords through the hub pod).
-pub fn dry_run() -> bool {
-    settings().dry_run || DRY_RUN.load(Ordering::Relaxed)
-}
+    /// Switches JSON output on or off for the rest of the run (the global
+    /// `--json` stays on when given).
+    pub fn set_json(&self, on: bool) {
+        self.json.set(on);
+    }
 
-/// Switches dry run on or off for the rest of the run, for the hub and
-/// the cluster alike (the global `--dry-run` stays on when given).
-pub fn set_dry_run(on: bool) {
-    DRY_RUN.store(on, Ordering::Relaxed);
+    /// Whether this run is a dry run: the global `--dry-run`, or a script's
+    /// `hub.set_dry_run(true)`. The one source of truth for every primitive
+    /// that changes something (hub calls, `cluster::create_secret`,
+    /// `cluster::rollout_restart`, passwords through the hub pod).
+    pub fn dry_run(&self) -> bool {
+        self.settings.dry_run || self.dry_run.get()
+    }
+
+    /// Switches dry run on or off for the rest of the run, for the hub and
+    /// the cluster alike (the global `--dry-run` stays on when given).
+    pub fn set_dry_run(&self, on: bool) {
+        self.dry_run.set(on);
+    }
+
+    /// The context an engine carries (its default tag), for primitives
+    /// that are not methods of `hub`.
+    pub fn of(call: &NativeCallContext) -> Rc<Context> {
+        call.tag().and_then(|tag| tag.clone().try_cast::<Rc<Context>>()).unwrap_or_default()
+    }
 }
 
 /// Lets `interrupted` cut short the call in flight: once it returns true,
-/// [`block_on`] drops its future and unwinds with [`Interrupted`]. Only the
+/// [`block_on`] drops its future and ends the script. Only the
 /// REPL sets it (the first call wins); without it a call always finishes.
 pub fn set_interrupt(interrupted: fn() -> bool) {
     let _ = INTERRUPT.set(interrupted);
 }
 
-/// Runs `future` to completion on the shared runtime.
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    let runtime = RUNTIME.get_or_init(|| {
+fn runtime() -> &'static tokio::runtime::Runtime {
+    RUNTIME.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("the tokio runtime could not start; this is a bug, please report it")
-    });
+    })
+}
+
+/// Runs `future` to completion on the shared runtime, not interruptible:
+/// for work outside a script (the REPL's own set-up).
+pub fn enter<F: Future>(future: F) -> F::Output {
+    runtime().block_on(future)
+}
+
+/// Runs `future` to completion on the shared runtime. When the REPL's
+/// Ctrl-C cuts it short, the future is dropped and the script ends with
+/// `ErrorTerminated("interrupted")`, which the REPL reports and goes on.
+pub fn block_on<F: Future>(future: F) -> Result<F::Output, Box<EvalAltResult>> {
+    let runtime = runtime();
     let Some(interrupted) = INTERRUPT.get().copied() else {
-        return runtime.block_on(future);
+        return Ok(runtime.block_on(future));
     };
     let watch = async move {
         while !interrupted() {
@@ -119,5 +145,5 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             () = watch => None,
         }
     });
-    finished.unwrap_or_else(|| std::panic::resume_unwind(Box::new(Interrupted)))
+    finished.ok_or_else(|| Box::new(EvalAltResult::ErrorTerminated("interrupted".into(), Position::NONE)))
 }
