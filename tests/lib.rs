@@ -19,4 +19,5 @@ mod readme;
 mod repl;
 mod secrets;
 mod spine;
+mod versions;
 mod workflows;

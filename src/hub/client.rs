@@ -8,8 +8,9 @@ use std::time::Duration;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::{header, Method, StatusCode};
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 
+use super::hub_version::HubVersion;
 use super::retry::Backoff;
 use super::{HubError, Token};
 
@@ -66,6 +67,8 @@ struct Inner {
     max_attempts: u32,
     verbose: bool,
     progress: bool,
+    /// The hub's version, asked once (`GET /hub/api/`) by the first call that needs it.
+    version: OnceCell<Option<HubVersion>>,
 }
 
 /// The most bytes of an answer jhctl reads; a longer body is an error.
@@ -145,6 +148,7 @@ impl HubClient {
                 max_attempts: config.max_attempts.max(1),
                 verbose: config.verbose,
                 progress: config.progress && !config.verbose,
+                version: OnceCell::new(),
             }),
             dry_run: config.dry_run,
         })
@@ -350,6 +354,13 @@ impl HubClient {
     pub async fn version(&self) -> Result<String, HubError> {
         let body = self.expect("connection check", Method::GET, "/hub/api/", None).await?;
         Ok(body.get("version").and_then(Value::as_str).unwrap_or("unknown").to_string())
+    }
+
+    /// The hub's version, asked once per client and kept: `None` when the
+    /// hub's answer does not start with `major.minor`.
+    pub(crate) async fn hub_version(&self) -> Result<Option<HubVersion>, HubError> {
+        let known = self.inner.version.get_or_try_init(|| async { Ok(HubVersion::parse(&self.version().await?)) });
+        Ok(*known.await?)
     }
 
     /// `GET /hub/api/info`: hub, authenticator and spawner details (admin only).

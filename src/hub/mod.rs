@@ -3,6 +3,7 @@
 
 mod admin_api;
 mod client;
+mod hub_version;
 mod error;
 mod existing;
 mod groups;
