@@ -357,9 +357,17 @@ impl HubClient {
     }
 
     /// The hub's version, asked once per client and kept: `None` when the
-    /// hub's answer does not start with `major.minor`.
+    /// hub does not say (`GET /hub/api/` answers an error, or a version that
+    /// does not start with `major.minor`); callers then do without the
+    /// features of newer hubs. A hub that cannot be reached is an error.
     pub(crate) async fn hub_version(&self) -> Result<Option<HubVersion>, HubError> {
-        let known = self.inner.version.get_or_try_init(|| async { Ok(HubVersion::parse(&self.version().await?)) });
+        let known = self.inner.version.get_or_try_init(|| async {
+            match self.version().await {
+                Ok(text) => Ok(HubVersion::parse(&text)),
+                Err(HubError::Status { .. } | HubError::Decode { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
         Ok(*known.await?)
     }
 
