@@ -135,8 +135,7 @@ fn an_unknown_sort_key_is_an_error_on_every_version() {
     let hub = TestHub::start();
     hub.create_users(&["bob", "alice"], false);
     let out = jhctl(&hub, &[], &["eval", r#"hub.users(#{sort: "created"})"#]).expect_status(1);
-    let expected =
-        "list users: cannot sort by `created`; use id, name or last_activity (a leading - sorts descending)";
+    let expected = "list users: cannot sort by `created`; use id, name or last_activity (a leading - sorts descending)";
     assert!(out.stderr.contains(expected), "{out}");
     assert!(!hub.log().contains("sort=created"), "the hub was asked:\n{}", hub.log());
 }

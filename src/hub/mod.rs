@@ -3,10 +3,10 @@
 
 mod admin_api;
 mod client;
-mod hub_version;
 mod error;
 mod existing;
 mod groups;
+mod hub_version;
 mod item_result;
 mod listing;
 mod model;
