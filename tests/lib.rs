@@ -21,4 +21,5 @@ mod repl;
 mod secrets;
 mod spine;
 mod tls;
+mod versions;
 mod workflows;

@@ -106,4 +106,8 @@ pub enum HubError {
     /// No token was found anywhere.
     #[error("no API token: {0}")]
     NoToken(String),
+    /// A listing was asked to sort by a key the hub does not know (checked
+    /// by jhctl before sending: hubs before 5.0 ignore `sort`).
+    #[error("list users: cannot sort by `{0}`; use id, name or last_activity (a leading - sorts descending)")]
+    BadSort(String),
 }

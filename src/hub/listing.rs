@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::client::HubClient;
+use super::hub_version::HubVersion;
 use super::{Group, HubError, User, UserQuery};
 
 /// The most entries jhctl asks for in one page: the hub's default
@@ -134,10 +135,20 @@ impl HubClient {
         if let Some(s) = &query.state {
             params.push(("state", s.clone()));
         }
+        // Hubs before 5.0 ignore `sort` and list by creation: sort here.
+        let mut local_sort = None;
         if let Some(s) = &query.sort {
-            params.push(("sort", s.clone()));
+            let key = SortKey::parse(s).ok_or_else(|| HubError::BadSort(s.clone()))?;
+            if HubVersion::sorts_listings(self.hub_version().await?) {
+                params.push(("sort", s.clone()));
+            } else {
+                local_sort = Some(key);
+            }
         }
-        let users = self.list_all::<User>("users", "/hub/api/users", &params).await?;
+        let mut users = self.list_all::<User>("users", "/hub/api/users", &params).await?;
+        if let Some(key) = local_sort {
+            key.sort(&mut users);
+        }
         Ok(users)
     }
 
@@ -203,6 +214,57 @@ impl HubClient {
             });
         }
         parse_page(what, reply.body)
+    }
+}
+
+/// How to order a user listing, as the hub's `sort` parameter says it:
+/// `id`, `name` or `last_activity`, a leading `-` for descending. Used where
+/// the hub cannot sort (before 5.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SortKey {
+    field: SortField,
+    descending: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortField {
+    Id,
+    Name,
+    LastActivity,
+}
+
+impl SortKey {
+    /// Reads `name`, `-last_activity`...; `None` for a key the hub would refuse.
+    pub(crate) fn parse(text: &str) -> Option<SortKey> {
+        let (descending, field) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let field = match field {
+            "id" => SortField::Id,
+            "name" => SortField::Name,
+            "last_activity" => SortField::LastActivity,
+            _ => return None,
+        };
+        Some(SortKey { field, descending })
+    }
+
+    /// Sorts `users` (listed by creation, as a hub without `sort` lists
+    /// them) as a 5.x hub does: never-active users first when ascending and
+    /// last when descending, ties by name.
+    pub(crate) fn sort(self, users: &mut [User]) {
+        match self.field {
+            // Creation order is the order the hub listed them in.
+            SortField::Id => {}
+            SortField::Name => users.sort_by(|a, b| a.name.cmp(&b.name)),
+            SortField::LastActivity => users.sort_by(|a, b| {
+                // `None` sorts before any time.
+                a.last_activity.cmp(&b.last_activity).then_with(|| a.name.cmp(&b.name))
+            }),
+        }
+        if self.descending {
+            users.reverse();
+        }
     }
 }
 
@@ -309,5 +371,34 @@ mod tests {
             complete("users", Some(60), dup, Named::name).unwrap_err(),
             HubError::ShortListing { total: 60, got: 59, .. }
         ));
+    }
+
+    fn user(name: &str, last_activity: Option<&str>) -> User {
+        serde_json::from_value(json!({ "name": name, "last_activity": last_activity })).unwrap()
+    }
+
+    fn sorted(key: &str, users: &[User]) -> Vec<String> {
+        let mut users = users.to_vec();
+        SortKey::parse(key).unwrap().sort(&mut users);
+        users.into_iter().map(|u| u.name).collect()
+    }
+
+    #[test]
+    fn listings_sort_as_the_hub_sorts() {
+        // By creation, as a 4.x hub lists them.
+        let users = [
+            user("carol", Some("2026-01-02T00:00:00Z")),
+            user("alice", None),
+            user("bob", Some("2026-01-01T00:00:00Z")),
+            user("dave", None),
+        ];
+        assert_eq!(sorted("name", &users), ["alice", "bob", "carol", "dave"]);
+        assert_eq!(sorted("-name", &users), ["dave", "carol", "bob", "alice"]);
+        assert_eq!(sorted("id", &users), ["carol", "alice", "bob", "dave"]);
+        assert_eq!(sorted("-id", &users), ["dave", "bob", "alice", "carol"]);
+        assert_eq!(sorted("last_activity", &users), ["alice", "dave", "bob", "carol"]);
+        assert_eq!(sorted("-last_activity", &users), ["carol", "bob", "dave", "alice"]);
+        assert_eq!(SortKey::parse("created"), None);
+        assert_eq!(SortKey::parse("--name"), None);
     }
 }

@@ -6,6 +6,7 @@ mod client;
 mod error;
 mod existing;
 mod groups;
+mod hub_version;
 mod item_result;
 mod listing;
 mod model;

@@ -1,4 +1,4 @@
-"""JupyterHub 6.1.1 configuration for jhctl's integration tests.
+"""JupyterHub configuration for jhctl's integration tests (JupyterHub 4.1 to 6.1).
 
 The Rust harness (tests/support/hub.rs) starts `python -m jupyterhub -f THIS`
 with these environment variables:
@@ -11,6 +11,10 @@ with these environment variables:
 - JHCTL_TEST_HUB_PAGE_MAX (optional): the most users or groups the hub serves
   a page (api_page_max_limit and api_page_default_limit); unset: 200 and 50
 
+The same file serves every hub version the suite runs against
+(JHCTL_TEST_HUB in tests/support/hub.rs); where the versions' options differ,
+it asks `jupyterhub.version_info`.
+
 There is no proxy: the hub's own port answers /hub/api and /hub/admin/api.
 Single-user servers are jupyterhub's tiny mock server, so they really start
 and stop.
@@ -22,6 +26,7 @@ import sys
 import threading
 import time
 
+from jupyterhub import version_info as hub_version
 from jupyterhub.proxy import Proxy
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -90,7 +95,10 @@ c.JupyterHub.pid_file = os.path.join(scratch, "jupyterhub.pid")
 # Passwords in `auth_user_passwords`, as the user guide's hub keeps them; a
 # user without a row sets a password by logging in (first use).
 c.JupyterHub.authenticator_class = "password_store.PasswordAuthenticator"
-c.Authenticator.allow_all = True
+if hub_version >= (5,):
+    # From 5.0 on, a hub lets in only allowed users unless told otherwise;
+    # 4.x lets anyone in who authenticates (and has no `allow_all`).
+    c.Authenticator.allow_all = True
 
 c.JupyterHub.services = [{"name": "jhctl-test", "api_token": token}]
 c.JupyterHub.load_roles = [{"name": "admin", "services": ["jhctl-test"]}]

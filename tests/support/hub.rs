@@ -1,6 +1,8 @@
-//! A real JupyterHub 6.1.1 for the integration tests.
+//! A real JupyterHub for the integration tests: 6.1.1, or the version
+//! `JHCTL_TEST_HUB` names (one of [`VERSIONS`], e.g. `JHCTL_TEST_HUB=5.2.1`).
 //!
-//! The first hub of a test run makes a virtualenv under `target/test-venv`
+//! The first hub of a test run makes a virtualenv for that version under
+//! `target/` (`test-venv` for the newest, `test-venv-5.2.1` for the others)
 //! and installs JupyterHub into it (once: a marker file records what was
 //! installed, and later runs reuse it). [`TestHub::start`] then runs
 //! `tests/hub/jupyterhub_config.py` on a free loopback port with a fresh
@@ -29,8 +31,17 @@ use reqwest::{blocking::Client, redirect::Policy, Method};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-/// What the virtualenv holds; changing it makes the next run reinstall.
-const REQUIREMENTS: [&str; 2] = ["jupyterhub==6.1.1", "bcrypt==5.0.0"];
+/// The hub versions the suite runs against, newest (the default) first,
+/// each with what its virtualenv holds; changing a list makes the next run
+/// reinstall that virtualenv. The test hub's admin API needs `bcrypt` and
+/// `pydantic` (which JupyterHub ships from 5.0 on).
+pub const VERSIONS: [(&str, &[&str]); 3] = [
+    ("6.1.1", &["jupyterhub==6.1.1", "bcrypt==5.0.0"]),
+    ("5.2.1", &["jupyterhub==5.2.1", "bcrypt==5.0.0"]),
+    ("4.1.6", &["jupyterhub==4.1.6", "bcrypt==5.0.0", "pydantic>=2,<3"]),
+];
+/// The environment variable that picks the hub version.
+pub const VERSION_VAR: &str = "JHCTL_TEST_HUB";
 /// Written into the virtualenv once the install has finished.
 const MARKER: &str = "jhctl-test-requirements.txt";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -136,6 +147,11 @@ impl TestHub {
     /// unlimited, updated_at)` and `quota_transactions`.
     pub fn store(&self) -> PathBuf {
         self.scratch().join("admin-api.sqlite")
+    }
+
+    /// The JupyterHub version this hub runs, e.g. `6.1.1`.
+    pub fn version(&self) -> &'static str {
+        hub_version()
     }
 
     /// The hub's log so far.
@@ -358,28 +374,52 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The JupyterHub version of this test run: `JHCTL_TEST_HUB`, or the newest
+/// of [`VERSIONS`] when it is unset or empty. Panics on a version the suite
+/// does not know.
+pub fn hub_version() -> &'static str {
+    requirements().0
+}
+
+/// The version and requirements `JHCTL_TEST_HUB` picks.
+fn requirements() -> (&'static str, &'static [&'static str]) {
+    let wanted = std::env::var(VERSION_VAR).unwrap_or_default();
+    let wanted = wanted.trim();
+    if wanted.is_empty() {
+        return VERSIONS[0];
+    }
+    VERSIONS.iter().copied().find(|(version, _)| *version == wanted).unwrap_or_else(|| {
+        let known: Vec<&str> = VERSIONS.iter().map(|(version, _)| *version).collect();
+        panic!("{VERSION_VAR}={wanted}: the test hub comes in versions {}; pick one or unset it", known.join(", "))
+    })
+}
+
 /// The test virtualenv's python, installing the virtualenv on first use.
 fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| install_venv().join("bin/python"))
 }
 
-/// Makes `target/test-venv` unless a finished install of [`REQUIREMENTS`] is
-/// there. The venv is built beside it and renamed into place, so two
-/// concurrent test processes never see (or break) a half-made one.
+/// Makes the virtualenv of [`hub_version`] (`target/test-venv` for the
+/// newest, `target/test-venv-VERSION` for the others) unless a finished
+/// install of its requirements is there. The venv is built beside it and
+/// renamed into place, so two concurrent test processes never see (or
+/// break) a half-made one.
 fn install_venv() -> PathBuf {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("CARGO_TARGET_TMPDIR has no parent");
-    let venv = target.join("test-venv");
-    let wanted = REQUIREMENTS.join("\n");
+    let (version, requirements) = requirements();
+    let name = if version == VERSIONS[0].0 { "test-venv".to_string() } else { format!("test-venv-{version}") };
+    let venv = target.join(&name);
+    let wanted = requirements.join("\n");
     let installed = |dir: &Path| fs::read_to_string(dir.join(MARKER)).is_ok_and(|s| s == wanted);
     if installed(&venv) {
         return venv;
     }
 
     let pid = std::process::id();
-    let staging = target.join(format!("test-venv.{pid}.new"));
+    let staging = target.join(format!("{name}.{pid}.new"));
     let _ = fs::remove_dir_all(&staging);
-    eprintln!("installing {} into {} (first run only)", REQUIREMENTS.join(" "), venv.display());
+    eprintln!("installing {} into {} (first run only)", requirements.join(" "), venv.display());
     let made = Command::new("python3").arg("-m").arg("venv").arg(&staging).output();
     let made = match made {
         Ok(output) => output,
@@ -392,7 +432,7 @@ fn install_venv() -> PathBuf {
     check(&made, "python3 -m venv (on Debian, `apt-get install python3-venv`)");
     let pip = Command::new(staging.join("bin/python"))
         .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q"])
-        .args(REQUIREMENTS)
+        .args(requirements)
         .output()
         .expect("cannot run pip in the test virtualenv");
     check(&pip, "pip install (needs access to PyPI)");
@@ -400,7 +440,7 @@ fn install_venv() -> PathBuf {
 
     if venv.exists() && !installed(&venv) {
         // An older or unfinished install: move it aside, then delete it.
-        let old = target.join(format!("test-venv.{pid}.old"));
+        let old = target.join(format!("{name}.{pid}.old"));
         if fs::rename(&venv, &old).is_ok() {
             let _ = fs::remove_dir_all(&old);
         }

@@ -1,0 +1,141 @@
+//! Where JupyterHub versions differ, jhctl behaves the same (issue 18).
+//!
+//! These tests run in every CI leg (`JHCTL_TEST_HUB` = 6.1.1, 5.2.1, 4.1.6):
+//! each first shows the hub's own behaviour on this version (so the test
+//! would catch jhctl trusting it), then that jhctl's result does not depend
+//! on it.
+
+use serde_json::{json, Value};
+
+use crate::support::hub::TestHub;
+use crate::support::test::{run_in, Output};
+
+fn jhctl(hub: &TestHub, files: &[(&str, &[u8])], args: &[&str]) -> Output {
+    run_in(hub, files, args).0
+}
+
+/// The major version of the test hub, e.g. 5.
+fn major(hub: &TestHub) -> u32 {
+    hub.version().split('.').next().and_then(|m| m.parse().ok()).expect("a version like 5.2.1")
+}
+
+/// `GET /hub/api/` reports the version the harness installed.
+#[test]
+fn the_hub_runs_the_version_asked_for() {
+    let hub = TestHub::start();
+    let (status, body) = hub.api("GET", "/hub/api/", None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], hub.version());
+    let out = jhctl(&hub, &[], &["eval", "hub.version()"]).expect_status(0);
+    assert_eq!(out.stdout, format!("{}\n", hub.version()));
+}
+
+/// Hubs before 6.0 accept the usernames `.` and `..` (6.x refuses them);
+/// jhctl refuses them on every version before sending anything, so the hub
+/// ends up without them.
+#[test]
+fn dot_and_dot_dot_are_refused_on_every_version() {
+    // What the hub itself does with them, on a hub of its own.
+    let raw = TestHub::start();
+    let (status, reply) = raw.api("POST", "/hub/api/users", Some(json!({ "usernames": [".", ".."] })));
+    if major(&raw) >= 6 {
+        assert_eq!(status, 400, "{reply}");
+        assert_eq!(raw.usernames(), Vec::<String>::new());
+    } else {
+        assert_eq!(status, 201, "{reply}");
+        assert_eq!(raw.usernames(), [".", ".."]);
+    }
+    drop(raw);
+
+    let hub = TestHub::start();
+    let reason = "username `.` or `..` would change the hub's URL paths (they mean this and the parent folder); \
+                  choose another name";
+    // From a roster: the rows fail, the others are created.
+    let roster = b"username\n.\nann\n..\n";
+    let out = jhctl(&hub, &[("r.csv", roster)], &["manage-users", "create", "r.csv"]).expect_status(1);
+    assert!(out.stderr.contains(&format!("❌ roster `r.csv` row 2, column `username`: {reason}\n")), "{out}");
+    assert!(out.stderr.contains(&format!("❌ roster `r.csv` row 4, column `username`: {reason}\n")), "{out}");
+    assert!(out.stdout.contains("  ✅ Created: 1\n  ⚠️  Already exist: 0\n  ❌ Failed: 2\n"), "{out}");
+
+    // By name from a script, as admins, and as a rename target.
+    let created =
+        jhctl(&hub, &[], &["eval", r#"to_json(hub.create_users([".", ".."], #{admin: true}))"#]).expect_status(0);
+    let results: Value = serde_json::from_str(&created.stdout).unwrap_or_else(|e| panic!("{e}\n{created}"));
+    let results = results.as_array().expect("a list of results");
+    assert_eq!(results.len(), 2, "{created}");
+    for result in results {
+        assert_eq!(result["status"], "failed", "{created}");
+        assert!(result["error"].as_str().unwrap_or_default().ends_with(reason), "{created}");
+    }
+    let rename = jhctl(&hub, &[], &["manage-users", "rename", "ann", ".."]);
+    assert_ne!(rename.status, 0, "{rename}");
+    assert!(rename.stderr.contains(reason), "{rename}");
+
+    assert_eq!(hub.usernames(), ["ann"]);
+    let log = hub.log();
+    assert!(!log.contains("/hub/api/users/."), "a request named `.` or `..`:\n{log}");
+}
+
+/// Users created in an order that is not the order of their names, on a
+/// hub serving 2 a page (so the listing takes several pages).
+fn hub_with_unsorted_users() -> TestHub {
+    let hub = TestHub::builder().page_max(2).start();
+    for name in ["carol", "alice", "erin", "bob", "dave"] {
+        hub.create_users(&[name], false);
+    }
+    hub
+}
+
+/// The hub's own order for `GET /hub/api/users?sort=...` (first 200).
+fn hub_order(hub: &TestHub, sort: &str) -> Vec<String> {
+    let (status, users) = hub.api("GET", &format!("/hub/api/users?sort={sort}&limit=200"), None);
+    assert_eq!(status, 200, "{users}");
+    users.as_array().expect("a list").iter().map(|u| u["name"].as_str().expect("a name").to_string()).collect()
+}
+
+/// `manage-users list` sorts by name on every version: 5.0 and later sort
+/// when asked (`sort=name`), 4.x ignores `sort` and lists by creation, so
+/// there jhctl sorts itself.
+#[test]
+fn listing_is_sorted_by_name_on_every_version() {
+    let hub = hub_with_unsorted_users();
+    // The hub's own answer (one page of 2 here, as the hub serves).
+    let own = hub_order(&hub, "name");
+    if major(&hub) >= 5 {
+        assert_eq!(own, ["alice", "bob"]);
+    } else {
+        assert_eq!(own, ["carol", "alice"]);
+    }
+
+    let list = |extra: &[&str]| {
+        let mut args = vec!["manage-users", "list", "--csv", "--columns", "username"];
+        args.extend_from_slice(extra);
+        jhctl(&hub, &[], &args).expect_status(0).stdout
+    };
+    assert_eq!(list(&[]), "username\nalice\nbob\ncarol\ndave\nerin\n");
+    assert_eq!(list(&["--sort", "name"]), "username\nalice\nbob\ncarol\ndave\nerin\n");
+    assert_eq!(list(&["--sort", "-name"]), "username\nerin\ndave\ncarol\nbob\nalice\n");
+
+    // The primitive sorts the same way, and by creation order for `id`.
+    let names = |sort: &str| {
+        let code = format!(r#"to_json(hub.users(#{{sort: "{sort}"}}).map(|u| u.name))"#);
+        let out = jhctl(&hub, &[], &["eval", &code]).expect_status(0);
+        serde_json::from_str::<Vec<String>>(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{out}"))
+    };
+    assert_eq!(names("name"), ["alice", "bob", "carol", "dave", "erin"]);
+    assert_eq!(names("-name"), ["erin", "dave", "carol", "bob", "alice"]);
+    assert_eq!(names("id"), ["carol", "alice", "erin", "bob", "dave"]);
+    assert_eq!(names("-id"), ["dave", "bob", "erin", "alice", "carol"]);
+}
+
+/// A sort key the hub does not know fails the same way on every version,
+/// before anything is sent (4.x would ignore it and list unsorted).
+#[test]
+fn an_unknown_sort_key_is_an_error_on_every_version() {
+    let hub = TestHub::start();
+    hub.create_users(&["bob", "alice"], false);
+    let out = jhctl(&hub, &[], &["eval", r#"hub.users(#{sort: "created"})"#]).expect_status(1);
+    let expected = "list users: cannot sort by `created`; use id, name or last_activity (a leading - sorts descending)";
+    assert!(out.stderr.contains(expected), "{out}");
+    assert!(!hub.log().contains("sort=created"), "the hub was asked:\n{}", hub.log());
+}
