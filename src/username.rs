@@ -19,6 +19,9 @@ pub enum UsernameError {
     /// "the folder above", so a request about the user would reach another
     /// endpoint of the hub.
     PathStep,
+    /// The name is only dots (`...`): JupyterHub 6 refuses it, older hubs
+    /// take it; refused everywhere, so every hub version behaves the same.
+    OnlyDots,
 }
 
 impl fmt::Display for UsernameError {
@@ -28,6 +31,9 @@ impl fmt::Display for UsernameError {
             UsernameError::Slash => "username contains `/`; remove it",
             UsernameError::Whitespace => "username contains white space; remove the spaces inside it",
             UsernameError::Control => "username contains a control character; retype it",
+            UsernameError::OnlyDots => {
+                "username made only of dots is refused by JupyterHub 6 and cannot be told apart in URLs; choose another name"
+            }
             UsernameError::PathStep => {
                 "username `.` or `..` would change the hub's URL paths (they mean this and the parent folder); choose another name"
             }
@@ -61,6 +67,9 @@ pub fn normalize(raw: &str) -> Result<String, UsernameError> {
     if name == "." || name == ".." {
         return Err(UsernameError::PathStep);
     }
+    if name.chars().all(|c| c == '.') {
+        return Err(UsernameError::OnlyDots);
+    }
     Ok(name.to_lowercase())
 }
 
@@ -92,8 +101,8 @@ mod tests {
             UsernameError::PathStep.to_string(),
             "username `.` or `..` would change the hub's URL paths (they mean this and the parent folder); choose another name"
         );
-        // Dots inside a name are fine.
-        assert_eq!(normalize("...").unwrap(), "...");
+        // Only dots is refused on every hub version; dots inside a name are fine.
+        assert_eq!(normalize("..."), Err(UsernameError::OnlyDots));
         assert_eq!(normalize("a.b").unwrap(), "a.b");
         assert_eq!(normalize(".ann").unwrap(), ".ann");
     }

@@ -79,7 +79,9 @@ impl ErrorKind for HubError {
     fn kind(&self) -> &'static str {
         match self {
             HubError::Connect { .. } | HubError::Tls { .. } => "unreachable",
-            HubError::CaBundle { .. } | HubError::Url { .. } | HubError::NoToken(_) | HubError::BadSort(_) => "bad_input",
+            HubError::CaBundle { .. } | HubError::Url { .. } | HubError::NoToken(_) | HubError::BadSort(_) => {
+                "bad_input"
+            }
             HubError::Unknown { .. } => "unknown",
             HubError::Unauthorized { .. } => "forbidden",
             HubError::Status { status: 401 | 403, .. } => "forbidden",
