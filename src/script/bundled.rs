@@ -100,6 +100,25 @@ mod tests {
         }
     }
 
+    /// A function of a bundled file never shares its name with a primitive:
+    /// Rhai would call the script's function for `hub.NAME(...)` inside
+    /// that module.
+    #[test]
+    fn no_bundled_function_shadows_a_primitive() {
+        let engine = crate::script::build_engine(std::path::Path::new("."), &Default::default());
+        let primitives: std::collections::HashSet<String> = engine
+            .gen_fn_signatures(false)
+            .iter()
+            .filter_map(|sig| sig.split('(').next().map(|name| name.trim_start_matches("get$").to_string()))
+            .collect();
+        for file in SCRIPTS.iter().chain(STDLIB) {
+            for line in file.source.lines() {
+                let Some(name) = line.strip_prefix("fn ").and_then(|rest| rest.split('(').next()) else { continue };
+                assert!(!primitives.contains(name), "{}: `fn {name}` shadows the primitive `{name}`", file.path);
+            }
+        }
+    }
+
     /// Statuses are turned into lines by `report::lines` only.
     #[test]
     fn no_bundled_file_switches_on_a_status() {

@@ -113,6 +113,12 @@ impl ErrorKind for ClusterError {
             _ => "failed",
         }
     }
+
+    /// A cluster that cannot be used is a failure of the run (exit 1),
+    /// whatever the kind, as it always was.
+    fn exit(&self) -> i64 {
+        EXIT_FAILED
+    }
 }
 
 impl ErrorKind for RosterError {
