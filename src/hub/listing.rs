@@ -137,6 +137,9 @@ impl HubClient {
         if let Some(s) = &query.sort {
             params.push(("sort", s.clone()));
         }
+        if query.include_stopped_servers {
+            params.push(("include_stopped_servers", "1".into()));
+        }
         let users = self.list_all::<User>("users", "/hub/api/users", &params).await?;
         Ok(users)
     }

@@ -482,5 +482,5 @@ pub mod hub_module {
 /// The hub's user filters from a script's options map.
 fn user_query(options: &Map) -> UserQuery {
     let get = |k: &str| options.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
-    UserQuery { name_filter: get("filter"), state: get("state"), sort: get("sort") }
+    UserQuery { name_filter: get("filter"), state: get("state"), sort: get("sort"), ..UserQuery::default() }
 }
