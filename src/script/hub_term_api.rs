@@ -15,8 +15,8 @@ use super::error::{bad_input, failed};
 use super::hub_api::Hub;
 use super::runtime::block_on;
 use crate::hub::{
-    parse_duration, plan_prune as compute_prune, plan_server_prune as compute_server_prune, select_tokens,
-    HubClient, ItemResult, NewToken, PruneOptions, PrunePlan, TokenFilter, UserQuery,
+    parse_duration, plan_prune as compute_prune, plan_server_prune as compute_server_prune, select_tokens, HubClient,
+    ItemResult, NewToken, PruneOptions, PrunePlan, TokenFilter, UserQuery,
 };
 use crate::roster::Cell;
 
@@ -37,8 +37,12 @@ fn duration(options: &Map, key: &str) -> Result<Option<Duration>, Box<EvalAltRes
 /// `options[key]` as a list of text (a list, or one comma-separated text).
 fn list(options: &Map, key: &str) -> Vec<String> {
     match options.get(key) {
-        Some(v) if v.is_array() => v.read_lock::<Array>().map(|a| a.iter().map(|x| x.to_string()).collect()).unwrap_or_default(),
-        Some(v) if v.is_string() => v.to_string().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        Some(v) if v.is_array() => {
+            v.read_lock::<Array>().map(|a| a.iter().map(|x| x.to_string()).collect()).unwrap_or_default()
+        }
+        Some(v) if v.is_string() => {
+            v.to_string().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -67,7 +71,10 @@ fn pairs(items: &Array, key: &str, what: &str) -> Result<Vec<(String, String)>, 
             } else if let Some((user, second)) = item.to_string().split_once('/') {
                 return Ok((user.to_string(), second.to_string()));
             }
-            Err(bad_input(format!("expected {what} (`USER/{}` or a map with `user` and `{key}`), got `{item}`", key.to_uppercase())))
+            Err(bad_input(format!(
+                "expected {what} (`USER/{}` or a map with `user` and `{key}`), got `{item}`",
+                key.to_uppercase()
+            )))
         })
         .collect()
 }
@@ -131,7 +138,8 @@ pub mod hub_term_module {
         let client = hub.client()?;
         let (me, _) = me(&client)?;
         let users = block_on(client.users(&UserQuery::default())).map_err(failed)?;
-        let options = PruneOptions { since, me, group: text(&options, "group"), except_group: text(&options, "except_group") };
+        let options =
+            PruneOptions { since, me, group: text(&options, "group"), except_group: text(&options, "except_group") };
         let plan = compute_prune(&users, chrono::Utc::now(), &options);
         Ok(to_dynamic(&plan)?.cast::<Map>())
     }
