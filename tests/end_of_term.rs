@@ -236,3 +236,31 @@ fn stopped_named_servers_are_removed_running_ones_are_not() {
     assert_eq!(hub_servers(&hub, "amy"), [("lab".to_string(), true)]);
     jhctl(&hub, &[], &["stop", "amy/lab"]).0.expect_status(0);
 }
+
+#[test]
+fn example_scripts_revoke_left_course() {
+    let hub = TestHub::start();
+    hub.create_users(&["ann", "ben", "cid"], false);
+    hub.create_users(&["teacher"], true);
+    hub.create_group("lab-3", &["ann"]);
+    for user in ["ann", "ben", "cid", "teacher"] {
+        let (status, reply) =
+            hub.api("POST", &format!("/hub/api/users/{user}/tokens"), Some(json!({ "note": format!("{user}'s") })));
+        assert_eq!(status, 201, "{reply}");
+    }
+    let script = format!("{}/scripts/examples/revoke_left_course.rhai", env!("CARGO_MANIFEST_DIR"));
+    let count = |hub: &TestHub, user: &str| {
+        let (_, reply) = hub.api("GET", &format!("/hub/api/users/{user}/tokens"), None);
+        reply["api_tokens"].as_array().unwrap().len()
+    };
+    let dry = Test::new().hub(&hub).args(["run", &script, "lab-3", "--dry-run"]).run().expect_status(0);
+    assert!(
+        dry.stdout.contains("📋 2 tokens of 2 users outside lab-3") && dry.stdout.contains("📝 Would revoke"),
+        "{dry}"
+    );
+    assert_eq!(count(&hub, "ben"), 1);
+    let done = Test::new().hub(&hub).args(["run", &script, "lab-3", "--yes"]).run().expect_status(0);
+    assert!(done.stdout.contains("✅ Revoked: 2"), "{done}");
+    let left: Vec<usize> = ["ann", "ben", "cid", "teacher"].iter().map(|u| count(&hub, u)).collect();
+    assert_eq!(left, [1, 0, 0, 1]);
+}
