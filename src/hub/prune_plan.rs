@@ -180,7 +180,8 @@ mod tests {
             user("d", false, Some(1), &["lab1"]),
         ];
         // (group, except_group, deleted, kept)
-        let cases: [(Option<&str>, Option<&str>, &[&str], &[&str]); 4] = [
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, &'a [&'a str], &'a [&'a str]);
+        let cases: [Case; 4] = [
             (None, None, &["a", "b", "c"], &[]),
             (Some("lab1"), None, &["a", "b"], &[]),
             (None, Some("staff"), &["a", "c"], &["b"]),
