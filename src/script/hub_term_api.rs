@@ -253,10 +253,10 @@ pub mod hub_term_module {
     /// was lost (then look with `hub.tokens` and revoke a stray one).
     ///
     /// ```rhai
-    /// let t = hub.create_token("grader", #{ scopes: ["read:users"], expires_in: "30d", note: "grader bot" });
+    /// let t = hub.new_token("grader", #{ scopes: ["read:users"], expires_in: "30d", note: "grader bot" });
     /// ```
     #[rhai_fn(pure, return_raw)]
-    pub fn create_token(hub: &mut Hub, user: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
+    pub fn new_token(hub: &mut Hub, user: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
         let new = NewToken {
             note: text(&options, "note"),
             scopes: list(&options, "scopes"),
