@@ -8,6 +8,7 @@ mod harness;
 mod cluster;
 mod cluster_core;
 mod dry_run;
+mod end_of_term;
 mod error_kinds;
 mod exec_store;
 mod exit_codes;

@@ -145,6 +145,9 @@ impl HubClient {
                 local_sort = Some(key);
             }
         }
+        if query.include_stopped_servers {
+            params.push(("include_stopped_servers", "1".into()));
+        }
         let mut users = self.list_all::<User>("users", "/hub/api/users", &params).await?;
         if let Some(key) = local_sort {
             key.sort(&mut users);

@@ -2,6 +2,7 @@
 //! no Rhai in here.
 
 mod admin_api;
+mod age;
 mod client;
 mod error;
 mod existing;
@@ -10,22 +11,29 @@ mod hub_version;
 mod item_result;
 mod listing;
 mod model;
+mod named_servers;
 mod progress;
+mod prune_plan;
 mod retry;
 mod servers;
 mod sync_apply;
 mod sync_plan;
 mod tls;
 mod token;
+mod tokens;
 mod users;
 
 pub use admin_api::{PasswordRow, QuotaAction, QuotaEntry, QuotaRow, QUOTA_BATCH_MAX, QUOTA_LIMIT};
+pub use age::{parse_duration, parse_time};
 pub use client::{HubClient, HubConfig};
 pub use error::HubError;
 pub use item_result::{ItemResult, ItemStatus};
 pub use listing::PAGE_SIZE;
-pub use model::{Group, NewUser, Server, User, UserQuery};
+pub use model::{ApiToken, Group, NewToken, NewUser, Server, ServerRow, User, UserQuery};
+pub use named_servers::{plan_server_prune, server_rows, ServerPlan};
+pub use prune_plan::{plan_prune, PruneCandidate, PruneOptions, PrunePlan};
 pub use sync_apply::{SyncAction, SyncResult};
 pub use sync_plan::{plan_sync, AdminChange, GroupChange, Kept, PlannedUser, SyncOptions, SyncPlan, SyncRow};
 pub use tls::{CaBundle, CaOrigin};
 pub use token::Token;
+pub use tokens::{select_tokens, CreatedToken, TokenFilter, TokenResult};

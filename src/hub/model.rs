@@ -97,4 +97,72 @@ pub struct UserQuery {
     pub state: Option<String>,
     /// `id`, `name` or `last_activity`, `-` prefix for descending (`sort`).
     pub sort: Option<String>,
+    /// List stopped servers in each user's `servers` too (`include_stopped_servers`).
+    pub include_stopped_servers: bool,
+}
+
+/// An API token of a user, as `GET /hub/api/users/{name}/tokens` lists it
+/// (never its text: the hub shows that once, when it is created).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ApiToken {
+    /// The owner's username.
+    #[serde(default)]
+    pub user: String,
+    /// The token's id, e.g. `a42`: what revoking names.
+    pub id: String,
+    /// The note given when it was made.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Its scopes.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// When it was made.
+    #[serde(default)]
+    pub created: Option<String>,
+    /// When it expires, `None` when never.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// When it was last used, `None` when never.
+    #[serde(default)]
+    pub last_activity: Option<String>,
+    /// The login session it belongs to, `None` for tokens made through the API.
+    #[serde(default)]
+    pub session_id: Option<String>,
+}
+
+/// A token to create with [`crate::hub::HubClient::create_token`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewToken {
+    /// A note saying what it is for (shown in the hub's token page).
+    pub note: Option<String>,
+    /// Its scopes; empty gives the hub's default (the user's own rights).
+    pub scopes: Vec<String>,
+    /// How long it lives; `None`: it never expires.
+    pub expires_in: Option<std::time::Duration>,
+}
+
+/// One server of one user, flattened from the users listing.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct ServerRow {
+    /// The owner's username.
+    pub user: String,
+    /// The server's name, `""` for the default server.
+    pub name: String,
+    /// `running`, `pending` (starting or stopping) or `stopped`.
+    pub state: String,
+    /// Last activity of this server.
+    pub last_activity: Option<String>,
+    /// When it started, while it runs.
+    pub started: Option<String>,
+}
+
+impl ServerRow {
+    /// `USER/SERVER`, or `USER` for the default server.
+    pub fn label(&self) -> String {
+        if self.name.is_empty() {
+            self.user.clone()
+        } else {
+            format!("{}/{}", self.user, self.name)
+        }
+    }
 }

@@ -37,9 +37,11 @@ pub const STDLIB: &[Bundled] = bundle!(
     "passwords",
     "quota",
     "rename",
+    "prune",
     "report",
     "servers",
     "sync",
+    "tokens",
     "users"
 );
 

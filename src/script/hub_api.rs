@@ -353,7 +353,8 @@ pub mod hub_module {
         to_dynamic(&block_on(client.rename_user(old, new))?)
     }
 
-    /// Starts the default servers of users (names or rows), concurrently,
+    /// Starts the default servers of users (names or rows), or named
+    /// servers given as `USER/SERVER`, concurrently,
     /// waiting up to 60 s for pending ones. One result per item: `started`,
     /// `pending`, `not_found`, `failed` or `planned`.
     ///
@@ -377,7 +378,8 @@ pub mod hub_module {
         results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.start_servers(names, wait))))?)
     }
 
-    /// Stops the default servers of users (names or rows), concurrently,
+    /// Stops the default servers of users (names or rows), or named
+    /// servers given as `USER/SERVER`, concurrently,
     /// waiting up to 60 s for pending ones. One result per item: `stopped`,
     /// `pending`, `not_found`, `failed` or `planned`.
     ///
@@ -483,5 +485,5 @@ pub mod hub_module {
 /// The hub's user filters from a script's options map.
 fn user_query(options: &Map) -> UserQuery {
     let get = |k: &str| options.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
-    UserQuery { name_filter: get("filter"), state: get("state"), sort: get("sort") }
+    UserQuery { name_filter: get("filter"), state: get("state"), sort: get("sort"), ..UserQuery::default() }
 }

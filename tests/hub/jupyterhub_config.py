@@ -118,3 +118,6 @@ if page_max:
     c.JupyterHub.api_page_default_limit = int(page_max)
 
 c.JupyterHub.extra_handlers = admin_api.handlers()
+
+# Named servers (`USER/SERVER`, `servers prune`); default servers behave as before.
+c.JupyterHub.allow_named_servers = True

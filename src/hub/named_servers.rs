@@ -1,0 +1,166 @@
+//! Every server of every user, and removing stopped named servers: the
+//! listing (`include_stopped_servers`), the plan (a pure function of the
+//! listing, unit-tested) and the removal (`DELETE .../servers/{name}`
+//! with `{"remove": true}`).
+//!
+//! The plan only ever removes named servers that are stopped and whose
+//! last activity is older than the cutoff; running or pending ones and
+//! default servers are never removed.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::age::{cutoff, parse_time};
+use super::{HubClient, HubError, ItemResult, ItemStatus, Kept, ServerRow, User, UserQuery};
+
+/// Every server of `users` (as listed with stopped servers), by user then server name.
+pub fn server_rows(users: &[User]) -> Vec<ServerRow> {
+    let mut rows = Vec::new();
+    for user in users {
+        for (name, server) in &user.servers {
+            let state = if server.pending.is_some() {
+                "pending"
+            } else if server.ready {
+                "running"
+            } else {
+                "stopped"
+            };
+            rows.push(ServerRow {
+                user: user.name.clone(),
+                name: name.clone(),
+                state: state.into(),
+                last_activity: server.last_activity.clone(),
+                started: server.started.clone(),
+            });
+        }
+    }
+    rows.sort_by(|a, b| (&a.user, &a.name).cmp(&(&b.user, &b.name)));
+    rows
+}
+
+/// Named servers to remove, and old ones kept because they run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerPlan {
+    /// Stopped named servers to remove.
+    pub remove: Vec<ServerRow>,
+    /// Servers left alone on purpose (`name` is `USER/SERVER`).
+    pub kept: Vec<Kept>,
+    /// The cutoff (ISO 8601).
+    pub cutoff: String,
+    /// How many servers are removed.
+    pub count: usize,
+}
+
+/// The plan that removes the stopped named servers of `rows` not active
+/// for `since` before `now` (a server never active counts as inactive).
+pub fn plan_server_prune(rows: &[ServerRow], now: DateTime<Utc>, since: Duration) -> ServerPlan {
+    let limit = cutoff(now, since);
+    let mut plan = ServerPlan { cutoff: limit.to_rfc3339(), ..ServerPlan::default() };
+    for row in rows.iter().filter(|r| !r.name.is_empty()) {
+        let active = row.last_activity.as_deref().and_then(parse_time).is_some_and(|at| at >= limit);
+        if active {
+            continue;
+        }
+        if row.state == "stopped" {
+            plan.remove.push(row.clone());
+        } else {
+            plan.kept.push(Kept { name: row.label(), reason: format!("{} (stop it first)", row.state) });
+        }
+    }
+    plan.count = plan.remove.len();
+    plan
+}
+
+impl HubClient {
+    /// Every server of every user, stopped ones too, all pages.
+    pub async fn servers(&self) -> Result<Vec<ServerRow>, HubError> {
+        let query = UserQuery { include_stopped_servers: true, ..UserQuery::default() };
+        Ok(server_rows(&self.users(&query).await?))
+    }
+
+    /// Removes each `(user, server)` named server concurrently (stopping
+    /// it first when it runs): `deleted`, `pending` (still stopping; the hub
+    /// removes it when stopped), `not_found` or `failed`; `planned` in a
+    /// dry run. Each result's name is `USER/SERVER`.
+    pub async fn remove_servers(&self, servers: &[(String, String)]) -> Vec<ItemResult> {
+        let jobs = servers.iter().enumerate().map(|(id, (user, server))| async move {
+            let label = format!("{user}/{server}");
+            if server.is_empty() {
+                return ItemResult::failed(user, "the default server cannot be removed; stop it instead").of(id);
+            }
+            if self.dry_run() {
+                return ItemResult::new(label, ItemStatus::Planned).of(id);
+            }
+            let path = format!("/hub/api/users/{}/servers/{}", Self::segment(user), Self::segment(server));
+            let body = json!({ "remove": true });
+            let result = match self.call(Method::DELETE, &path, &[], Some(&body)).await {
+                Ok(r) if r.status.as_u16() == 202 => ItemResult::new(label, ItemStatus::Pending),
+                Ok(r) if r.ok() => ItemResult::new(label, ItemStatus::Deleted),
+                Ok(r) if r.status.as_u16() == 404 && r.ambiguous => ItemResult::new(label, ItemStatus::Deleted),
+                Ok(r) if r.status.as_u16() == 404 => ItemResult::new(label, ItemStatus::NotFound),
+                Ok(r) => ItemResult::failed(label, r.describe()),
+                Err(e) => ItemResult::failed(label, e.to_string()),
+            };
+            result.of(id)
+        });
+        futures::future::join_all(jobs).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::Server;
+
+    fn now() -> DateTime<Utc> {
+        parse_time("2026-06-30T00:00:00Z").unwrap()
+    }
+
+    fn server(name: &str, ready: bool, pending: Option<&str>, days: Option<i64>) -> (String, Server) {
+        let last_activity = days.map(|d| (now() - chrono::Duration::days(d)).to_rfc3339());
+        let server = Server {
+            name: name.into(),
+            ready,
+            pending: pending.map(str::to_string),
+            last_activity,
+            ..Server::default()
+        };
+        (name.to_string(), server)
+    }
+
+    fn user(name: &str, servers: Vec<(String, Server)>) -> User {
+        User { name: name.into(), servers: servers.into_iter().collect(), ..User::default() }
+    }
+
+    #[test]
+    fn rows_say_each_server_s_state() {
+        let users = [
+            user("bob", vec![server("", true, None, Some(0)), server("lab", false, None, Some(40))]),
+            user("amy", vec![server("gpu", false, Some("spawn"), None)]),
+        ];
+        let rows: Vec<(String, String)> = server_rows(&users).into_iter().map(|r| (r.label(), r.state)).collect();
+        let expected = [("amy/gpu", "pending"), ("bob", "running"), ("bob/lab", "stopped")];
+        assert_eq!(rows, expected.map(|(l, s)| (l.to_string(), s.to_string())));
+    }
+
+    #[test]
+    fn only_old_stopped_named_servers_are_removed() {
+        let users = [
+            user("amy", vec![server("", false, None, Some(90)), server("old", false, None, Some(40))]),
+            user("bob", vec![server("busy", true, None, Some(50)), server("new", false, None, Some(2))]),
+            user("cid", vec![server("never", false, None, None), server("going", false, Some("stop"), Some(60))]),
+        ];
+        let plan = plan_server_prune(&server_rows(&users), now(), Duration::from_secs(30 * 86_400));
+        let removed: Vec<String> = plan.remove.iter().map(ServerRow::label).collect();
+        assert_eq!(removed, ["amy/old", "cid/never"]);
+        let kept: Vec<&str> = plan.kept.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(kept, ["bob/busy", "cid/going"]);
+        assert_eq!(plan.count, 2);
+        let none = plan_server_prune(&server_rows(&users), now(), Duration::from_secs(365 * 86_400));
+        assert_eq!((none.count, none.remove.len()), (1, 1), "never active is always old enough");
+    }
+}

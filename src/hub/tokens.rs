@@ -1,0 +1,241 @@
+//! Users' API tokens: listing them for many users at once, choosing which
+//! to revoke (a pure function of the listing, unit-tested), revoking, and
+//! making one for a course bot or grader.
+//!
+//! The hub shows a token's text once, in the answer that creates it;
+//! [`CreatedToken::token`] holds it as a [`Token`], which never prints.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::age::{cutoff, parse_time};
+use super::{ApiToken, HubClient, HubError, ItemResult, ItemStatus, NewToken, Token};
+use crate::username;
+
+/// Which tokens to pick; every filter given must hold (none: every token).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenFilter {
+    /// Only tokens whose expiry has passed.
+    pub expired: bool,
+    /// Only tokens that never expire.
+    pub never_expires: bool,
+    /// Only tokens not used (or, never used, not made) for this long.
+    pub unused_since: Option<Duration>,
+}
+
+/// The tokens of `tokens` that `filter` picks at `now`, in listing order.
+pub fn select_tokens(tokens: &[ApiToken], filter: &TokenFilter, now: DateTime<Utc>) -> Vec<ApiToken> {
+    let limit = filter.unused_since.map(|age| cutoff(now, age));
+    tokens
+        .iter()
+        .filter(|t| {
+            let expires = t.expires_at.as_deref().and_then(parse_time);
+            let expired = expires.is_some_and(|at| at <= now);
+            let never = t.expires_at.is_none();
+            let used = t.last_activity.as_deref().or(t.created.as_deref()).and_then(parse_time);
+            let unused = match limit {
+                // A token with no readable time is picked: nobody can say it was used.
+                Some(limit) => used.is_none_or(|at| at < limit),
+                None => true,
+            };
+            (!filter.expired || expired) && (!filter.never_expires || never) && unused
+        })
+        .cloned()
+        .collect()
+}
+
+/// A token the hub just made: its text (shown once) and its listing entry.
+#[derive(Clone, Debug)]
+pub struct CreatedToken {
+    /// The text to authenticate with. Never printed unless asked for.
+    pub token: Token,
+    /// Id, note, scopes, created, expires_at.
+    pub info: ApiToken,
+}
+
+/// One result of revoking: `#{name, status, error, id}` in scripts (`name` is the owner).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TokenResult {
+    /// The owner's result.
+    #[serde(flatten)]
+    pub result: ItemResult,
+    /// The token's id.
+    pub id: String,
+}
+
+#[derive(Deserialize)]
+struct TokenList {
+    #[serde(default)]
+    api_tokens: Vec<ApiToken>,
+}
+
+impl HubClient {
+    /// Every API token of each user in `names`, listed concurrently (with a
+    /// progress bar on a terminal), in the order of `names`. With
+    /// `skip_missing`, a user deleted meanwhile has no tokens; without, it
+    /// is an error naming it.
+    pub async fn tokens(&self, names: &[String], skip_missing: bool) -> Result<Vec<ApiToken>, HubError> {
+        let bar = super::progress::bar(self.progress(), names.len(), "tokens");
+        let jobs = names.iter().map(|raw| {
+            let bar = &bar;
+            async move {
+                let name = username::normalize(raw).map_err(|e| HubError::Status {
+                    what: format!("tokens of `{raw}`"),
+                    status: 400,
+                    message: e.to_string(),
+                })?;
+                let path = format!("/hub/api/users/{}/tokens", Self::segment(&name));
+                let reply = self.call(Method::GET, &path, &[], None).await;
+                super::progress::advance(bar, 1);
+                let reply = reply?;
+                match reply.status.as_u16() {
+                    404 if skip_missing => Ok(Vec::new()),
+                    404 => Err(HubError::Status {
+                        what: format!("tokens of `{name}`"),
+                        status: 404,
+                        message: format!("no user `{name}`; check the name with `manage-users list`"),
+                    }),
+                    _ if reply.ok() => {
+                        let list: TokenList = serde_json::from_value(reply.body).map_err(|e| HubError::Decode {
+                            what: format!("tokens of `{name}`"),
+                            reason: e.to_string(),
+                        })?;
+                        Ok(list.api_tokens.into_iter().map(|t| ApiToken { user: name.clone(), ..t }).collect())
+                    }
+                    status => {
+                        Err(HubError::Status { what: format!("tokens of `{name}`"), status, message: reply.message() })
+                    }
+                }
+            }
+        });
+        let lists: Vec<Result<Vec<ApiToken>, HubError>> = join_all(jobs).await;
+        super::progress::finish(bar);
+        let mut out = Vec::new();
+        for list in lists {
+            out.extend(list?);
+        }
+        Ok(out)
+    }
+
+    /// Revokes each `(user, id)` concurrently: `deleted`, `not_found` (no
+    /// such token or user) or `failed`; `planned` in a dry run. A revoked
+    /// token is refused by the hub (403) from then on.
+    pub async fn revoke_tokens(&self, tokens: &[(String, String)]) -> Vec<TokenResult> {
+        let jobs = tokens.iter().map(|(user, id)| async move {
+            let result = if self.dry_run() {
+                ItemResult::new(user, ItemStatus::Planned)
+            } else {
+                let path = format!("/hub/api/users/{}/tokens/{}", Self::segment(user), Self::segment(id));
+                self.delete_item(user.clone(), &path).await
+            };
+            TokenResult { result, id: id.clone() }
+        });
+        join_all(jobs).await
+    }
+
+    /// Makes an API token for `user` (`POST .../tokens`, sent once: never
+    /// repeated, as a repeat would make a second token). `Ok(None)` in a
+    /// dry run.
+    pub async fn create_token(&self, user: &str, new: &NewToken) -> Result<Option<CreatedToken>, HubError> {
+        let user = username::normalize(user).map_err(|e| HubError::Status {
+            what: format!("create a token for `{user}`"),
+            status: 400,
+            message: e.to_string(),
+        })?;
+        if self.dry_run() {
+            return Ok(None);
+        }
+        let mut body = json!({ "note": new.note.clone().unwrap_or_else(|| "made by jhctl".into()) });
+        if !new.scopes.is_empty() {
+            body["scopes"] = json!(new.scopes);
+        }
+        if let Some(life) = new.expires_in {
+            body["expires_in"] = json!(life.as_secs());
+        }
+        let path = format!("/hub/api/users/{}/tokens", Self::segment(&user));
+        let what = format!("create a token for `{user}`");
+        let reply = match self.call_once(Method::POST, &path, Some(&body)).await {
+            Err(HubError::Unknown { url, reason }) => {
+                let reason = format!(
+                    "{reason}; a token may have been made: look with `manage-users tokens list {user}` and revoke it"
+                );
+                return Err(HubError::Unknown { url, reason });
+            }
+            other => other?,
+        };
+        if !reply.ok() {
+            return Err(HubError::Status { what, status: reply.status.as_u16(), message: reply.message() });
+        }
+        let text = reply.body.get("token").and_then(Value::as_str).map(Token::new);
+        let info: Result<ApiToken, _> = serde_json::from_value(reply.body);
+        match (text, info) {
+            (Some(token), Ok(info)) => Ok(Some(CreatedToken { token, info: ApiToken { user, ..info } })),
+            _ => Err(HubError::Decode { what, reason: "the answer holds no token".into() }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        parse_time("2026-06-30T00:00:00Z").unwrap()
+    }
+
+    fn ago(days: i64) -> Option<String> {
+        Some((now() - chrono::Duration::days(days)).to_rfc3339())
+    }
+
+    /// A token made 200 days ago, expiring `expires` days from now, used `used` days ago.
+    fn token(id: &str, expires: Option<i64>, used: Option<i64>) -> ApiToken {
+        ApiToken {
+            user: "u".into(),
+            id: id.into(),
+            created: ago(200),
+            expires_at: expires.and_then(|d| ago(-d)),
+            last_activity: used.and_then(ago),
+            ..ApiToken::default()
+        }
+    }
+
+    #[test]
+    fn filters_pick_tokens_and_combine() {
+        let tokens = [
+            token("never-used", None, None),
+            token("fresh", None, Some(1)),
+            token("expiring", Some(10), Some(100)),
+            token("expired", Some(-1), Some(120)),
+        ];
+        let day = |d: u64| Some(Duration::from_secs(d * 86_400));
+        // (filter, picked ids)
+        let cases: Vec<(TokenFilter, Vec<&str>)> = vec![
+            (TokenFilter::default(), vec!["never-used", "fresh", "expiring", "expired"]),
+            (TokenFilter { expired: true, ..TokenFilter::default() }, vec!["expired"]),
+            (TokenFilter { never_expires: true, ..TokenFilter::default() }, vec!["never-used", "fresh"]),
+            (
+                TokenFilter { unused_since: day(90), ..TokenFilter::default() },
+                vec!["never-used", "expiring", "expired"],
+            ),
+            (TokenFilter { unused_since: day(110), ..TokenFilter::default() }, vec!["never-used", "expired"]),
+            (TokenFilter { unused_since: day(90), never_expires: true, ..TokenFilter::default() }, vec!["never-used"]),
+            (TokenFilter { unused_since: day(300), ..TokenFilter::default() }, vec![]),
+        ];
+        for (filter, ids) in cases {
+            let picked: Vec<String> = select_tokens(&tokens, &filter, now()).into_iter().map(|t| t.id).collect();
+            assert_eq!(picked, ids, "{filter:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_without_readable_times_counts_as_unused() {
+        let odd = ApiToken { id: "odd".into(), created: Some("then".into()), ..ApiToken::default() };
+        let filter = TokenFilter { unused_since: Some(Duration::from_secs(60)), ..TokenFilter::default() };
+        assert_eq!(select_tokens(&[odd], &filter, now()).len(), 1);
+    }
+}
