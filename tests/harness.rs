@@ -82,6 +82,7 @@ fn admin_api_stores_bcrypt_hashes_and_the_force_flag() {
     // A user's own token is not an admin's.
     hub.create_users(&["ann"], false);
     let (_, token) = hub.api("POST", "/hub/api/users/ann/tokens", Some(json!({})));
+    jhctl::hub::install_crypto();
     let response = reqwest::blocking::Client::new()
         .post(format!("{}/hub/admin/api/set-password", hub.url()))
         .header("Authorization", format!("token {}", token["token"].as_str().unwrap()))

@@ -24,6 +24,7 @@ pub struct Direct {
 impl Direct {
     /// A client for `base` with at most `in_flight` requests at once.
     pub fn new(base: &str, token: &str, in_flight: usize) -> Direct {
+        jhctl::hub::install_crypto();
         let http = Client::builder()
             .timeout(Duration::from_secs(1800))
             .pool_max_idle_per_host(usize::MAX)

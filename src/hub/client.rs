@@ -173,9 +173,8 @@ impl HubClient {
                 None => {}
             }
         }
+        crate::hub::tls::install_crypto();
         let http = builder
-            // A plain-http hub needs no root certificates: skip reading them.
-            .tls_built_in_native_certs(https && !config.insecure)
             .user_agent(concat!("jhctl/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))

@@ -34,6 +34,6 @@ pub use named_servers::{plan_server_prune, server_rows, ServerPlan};
 pub use prune_plan::{plan_prune, PruneCandidate, PruneOptions, PrunePlan};
 pub use sync_apply::{SyncAction, SyncResult};
 pub use sync_plan::{plan_sync, AdminChange, GroupChange, Kept, PlannedUser, SyncOptions, SyncPlan, SyncRow};
-pub use tls::{CaBundle, CaOrigin};
+pub use tls::{install_crypto, CaBundle, CaOrigin};
 pub use token::Token;
 pub use tokens::{select_tokens, CreatedToken, TokenFilter, TokenResult};

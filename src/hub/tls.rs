@@ -217,6 +217,13 @@ fn causes<'a>(
     })
 }
 
+/// Makes ring the process's rustls crypto provider (as the kube client
+/// uses), once; later calls do nothing. reqwest needs one before it builds
+/// a client.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,7 +89,10 @@ impl FaultProxy {
             rules,
             hits: Mutex::new(HashMap::new()),
             injected: Mutex::new(Vec::new()),
-            client: reqwest::Client::builder().build().expect("an HTTP client"),
+            client: {
+                jhctl::hub::install_crypto();
+                reqwest::Client::builder().build().expect("an HTTP client")
+            },
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let thread_state = state.clone();

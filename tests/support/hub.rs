@@ -115,6 +115,7 @@ impl TestHub {
             .process_group(0)
             .spawn()
             .expect("cannot start jupyterhub from the test virtualenv");
+        jhctl::hub::install_crypto();
         let client = Client::builder()
             .redirect(Policy::none())
             .timeout(Duration::from_secs(30))

@@ -41,6 +41,7 @@ impl PageProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind the page proxy");
         let url = format!("http://{}", listener.local_addr().expect("the proxy has an address"));
         let upstream = hub.url().to_string();
+        jhctl::hub::install_crypto();
         let client = Client::builder()
             .redirect(Policy::none())
             .timeout(Duration::from_secs(60))
