@@ -7,6 +7,7 @@ mod error;
 mod existing;
 mod groups;
 mod item_result;
+mod limiter;
 mod listing;
 mod model;
 mod progress;
@@ -16,7 +17,7 @@ mod token;
 mod users;
 
 pub use admin_api::{PasswordRow, QuotaAction, QuotaEntry, QuotaRow, QUOTA_BATCH_MAX, QUOTA_LIMIT};
-pub use client::{HubClient, HubConfig};
+pub use client::{HubClient, HubConfig, DEFAULT_CONCURRENCY};
 pub use error::HubError;
 pub use item_result::{ItemResult, ItemStatus};
 pub use listing::PAGE_SIZE;
