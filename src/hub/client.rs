@@ -9,7 +9,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::{header, Method, StatusCode};
 use serde_json::Value;
 
-use super::limiter::Limiter;
+use super::limiter::{self, Limiter};
 use super::retry::Backoff;
 use super::{HubError, Token};
 
@@ -250,7 +250,7 @@ impl HubClient {
             let sent = request.send().await;
             match &sent {
                 Ok(r) if overload(r.status()) => slot.overloaded(),
-                Ok(_) => slot.answered(started.elapsed()),
+                Ok(_) => slot.answered(limiter::kind(method.as_str(), path), started.elapsed()),
                 Err(e) if e.is_timeout() => slot.overloaded(),
                 Err(_) => {}
             }

@@ -24,6 +24,7 @@
 //! clock and no I/O, so the tests drive it on a simulated hub; [`Limiter`]
 //! wraps it around a semaphore for the client.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -83,8 +84,10 @@ impl std::fmt::Display for Change {
 pub(crate) struct Control {
     limit: usize,
     cap: usize,
-    /// The least round trip seen: the hub with an empty queue.
-    least: Option<Duration>,
+    /// The least round trip seen for each kind of request: the hub with
+    /// an empty queue. By kind, because a kind may take long without the
+    /// hub's thread being busy (stopping a server waits for the spawner).
+    least: HashMap<String, Duration>,
     /// Bumped at every change; answers to requests sent before it do not
     /// count for the round (they were sent under another limit).
     epoch: u64,
@@ -94,8 +97,9 @@ pub(crate) struct Control {
     /// left: its round trips say nothing of the new limit.
     draining: bool,
     samples: usize,
-    /// The least round trip of this round.
-    fastest: Duration,
+    /// The answer of this round that waited least, as its kind's least
+    /// round trip over its own: `(ratio, round trip, least)`.
+    fastest: Option<(f64, Duration, Duration)>,
     /// Whether the limit was reached during this round (when not, the
     /// work, not the limit, held the pace: no reason to grow).
     filled: bool,
@@ -108,12 +112,12 @@ impl Control {
         Control {
             limit: INITIAL.min(cap),
             cap,
-            least: None,
+            least: HashMap::new(),
             epoch: 0,
             doubling: true,
             draining: false,
             samples: 0,
-            fastest: Duration::MAX,
+            fastest: None,
             filled: false,
         }
     }
@@ -132,25 +136,33 @@ impl Control {
         self.epoch
     }
 
-    /// The hub answered a request of `epoch` after `rtt`.
-    pub fn answered(&mut self, epoch: u64, rtt: Duration) -> Option<Change> {
-        self.least = Some(self.least.map_or(rtt, |least| least.min(rtt)));
+    /// The hub answered a request of `epoch` and `kind` (e.g. method and
+    /// path pattern) after `rtt`.
+    pub fn answered(&mut self, epoch: u64, kind: &str, rtt: Duration) -> Option<Change> {
+        let least = match self.least.get_mut(kind) {
+            Some(least) => {
+                *least = (*least).min(rtt);
+                *least
+            }
+            None => *self.least.entry(kind.to_string()).or_insert(rtt),
+        };
         if epoch != self.epoch {
             return None;
         }
         self.samples += 1;
-        self.fastest = self.fastest.min(rtt);
+        let ratio = if rtt.is_zero() { 1.0 } else { least.as_secs_f64() / rtt.as_secs_f64() };
+        if self.fastest.is_none_or(|(best, _, _)| ratio > best) {
+            self.fastest = Some((ratio, rtt, least));
+        }
         if self.samples < self.limit {
             return None;
         }
-        let least = self.least.expect("set above");
-        let round = self.fastest;
+        let (ratio, round, least) = self.fastest.expect("set above");
         let filled = self.filled;
         self.new_round();
         if std::mem::take(&mut self.draining) {
             return None;
         }
-        let ratio = if round.is_zero() { 1.0 } else { least.as_secs_f64() / round.as_secs_f64() };
         let queue = self.limit as f64 * (1.0 - ratio);
         let (to, why) = if queue > BETA {
             self.doubling = false;
@@ -184,7 +196,7 @@ impl Control {
 
     fn new_round(&mut self) {
         self.samples = 0;
-        self.fastest = Duration::MAX;
+        self.fastest = None;
         self.filled = false;
     }
 
@@ -220,11 +232,11 @@ struct State {
 }
 
 /// What became of a request, for the limit.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Outcome {
     /// No signal: the connection failed, or the request was dropped.
     Nothing,
-    Answered(Duration),
+    Answered(String, Duration),
     Overloaded,
 }
 
@@ -269,7 +281,7 @@ impl Limiter {
         state.in_flight -= 1;
         let change = match outcome {
             Outcome::Nothing => None,
-            Outcome::Answered(rtt) => state.control.answered(epoch, rtt),
+            Outcome::Answered(kind, rtt) => state.control.answered(epoch, &kind, rtt),
             Outcome::Overloaded => state.control.overloaded(epoch),
         };
         if let Some(change) = change {
@@ -297,9 +309,10 @@ impl Limiter {
 }
 
 impl Slot<'_> {
-    /// The hub answered after `rtt` (any status but an overload one).
-    pub fn answered(&mut self, rtt: Duration) {
-        self.outcome = Outcome::Answered(rtt);
+    /// The hub answered a request of `kind` (see [`kind`]) after `rtt`
+    /// (any status but an overload one).
+    pub fn answered(&mut self, kind: String, rtt: Duration) {
+        self.outcome = Outcome::Answered(kind, rtt);
     }
 
     /// The hub refused the request for overload (429, 503, 504), or it timed out.
@@ -311,9 +324,20 @@ impl Slot<'_> {
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
         if let Some(permit) = self.permit.take() {
-            self.limiter.release(permit, self.epoch, self.outcome);
+            let outcome = std::mem::replace(&mut self.outcome, Outcome::Nothing);
+            self.limiter.release(permit, self.epoch, outcome);
         }
     }
+}
+
+/// The kind of a request, for its least round trip: the method, the
+/// first three path segments and how many there are (`PATCH /hub/api/users
+/// 4`), so that names do not count but `/users/NAME` and
+/// `/users/NAME/server` differ.
+pub(crate) fn kind(method: &str, path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    format!("{method} /{} {}", segments.iter().take(3).copied().collect::<Vec<_>>().join("/"), segments.len())
 }
 
 #[cfg(test)]
@@ -396,7 +420,7 @@ mod tests {
                     control.overloaded(epoch);
                 } else {
                     done += 1;
-                    control.answered(epoch, at - since);
+                    control.answered(epoch, "", at - since);
                 }
                 limits.push(limit(&control));
             }
@@ -526,6 +550,27 @@ mod tests {
     }
 
     #[test]
+    fn kinds_ignore_names() {
+        assert_eq!(kind("PATCH", "/hub/api/users/ann"), kind("PATCH", "/hub/api/users/bob%20x"));
+        assert_ne!(kind("DELETE", "/hub/api/users/ann"), kind("DELETE", "/hub/api/users/ann/server"));
+        assert_ne!(kind("GET", "/hub/api/users"), kind("POST", "/hub/api/users"));
+        assert_eq!(kind("GET", "/hub/api/users"), "GET /hub/api/users 3");
+    }
+
+    #[test]
+    fn a_slow_kind_of_request_is_no_queue() {
+        // Stopping a server takes 500 ms (the spawner), a read 2 ms; neither waits.
+        let mut c = Control::new(64);
+        let mut epoch = 0;
+        for i in 0..200 {
+            epoch = c.sent(c.limit());
+            let (kind, rtt) = if i % 2 == 0 { ("read", 2 * MS) } else { ("stop", 500 * MS) };
+            c.answered(epoch, kind, rtt);
+        }
+        assert_eq!(c.limit(), 64, "epoch {epoch}");
+    }
+
+    #[test]
     fn the_limit_starts_at_the_cap_when_lower() {
         assert_eq!(Control::new(1).limit(), 1);
         assert_eq!(Control::new(0).limit(), 1);
@@ -552,7 +597,7 @@ mod tests {
         }
         assert!(limiter.slots.try_acquire().is_err(), "no slot past the limit");
         for mut slot in slots.drain(..) {
-            slot.answered(10 * MS);
+            slot.answered(String::new(), 10 * MS);
         }
         assert_eq!(limiter.limit(), 2 * INITIAL);
         assert_eq!(limiter.slots.available_permits(), 2 * INITIAL);
