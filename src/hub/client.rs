@@ -1,5 +1,5 @@
-//! `HubClient`: the connection to one hub, with bounded concurrency,
-//! retries, and percent-encoded paths. The calls themselves live in
+//! `HubClient`: the connection to one hub, with an adaptive concurrency
+//! limit (`limiter.rs`), retries, and percent-encoded paths. The calls themselves live in
 //! `users.rs`, `servers.rs` and `groups.rs`.
 
 use std::sync::Arc;

@@ -12,7 +12,7 @@
 //!
 //! - fewer than [`GROW`] waiting, and the limit was used to the full: the
 //!   limit doubles (from the start until the first sign of a queue), then
-//!   grows by one a round;
+//!   grows by 1, 2, 4, ... (up to 32) in rounds in a row without a queue;
 //! - more than [`BETA`] waiting: the limit drops to what covers the round
 //!   trip, `limit × least seen / least of the round`, plus [`ALPHA`];
 //! - 429, 503, 504 or a timeout (the hub or its proxy overloaded): the
@@ -93,6 +93,10 @@ pub(crate) struct Control {
     epoch: u64,
     /// Doubling until the first sign of a queue.
     doubling: bool,
+    /// Rounds in a row without a queue since the last sign of one: each
+    /// doubles the step the limit grows by (1, 2, 4, ...), so that it
+    /// comes back fast after a drop that a passing slowness caused.
+    streak: u32,
     /// The round after a drop only drains the queue the higher limit
     /// left: its round trips say nothing of the new limit.
     draining: bool,
@@ -115,6 +119,7 @@ impl Control {
             least: HashMap::new(),
             epoch: 0,
             doubling: true,
+            streak: 0,
             draining: false,
             samples: 0,
             fastest: None,
@@ -168,11 +173,13 @@ impl Control {
             self.doubling = false;
             ((self.limit as f64 * ratio + ALPHA).round() as usize, Why::Queue { round, least })
         } else if queue < GROW && filled {
-            let to = if self.doubling { self.limit * 2 } else { self.limit + 1 };
+            let to = if self.doubling { self.limit * 2 } else { self.limit + (1 << self.streak.min(5)) };
+            self.streak += 1;
             (to, Why::NoQueue { round, least })
         } else {
             if queue >= GROW {
                 self.doubling = false;
+                self.streak = 0;
             }
             return None;
         };
@@ -206,6 +213,9 @@ impl Control {
             return None;
         }
         self.draining = to < self.limit;
+        if self.draining {
+            self.streak = 0;
+        }
         let change = Change { from: self.limit, to, why };
         self.limit = to;
         self.epoch += 1;
@@ -357,6 +367,8 @@ mod tests {
         service: Duration,
         later: Duration,
         switch: usize,
+        /// When `later` ends (`usize::MAX`: never).
+        until: usize,
         max_queue: usize,
         /// Each service time is drawn from `service × (1 ± jitter)`.
         jitter: f64,
@@ -374,7 +386,15 @@ mod tests {
 
     impl Hub {
         fn new(round_trip: Duration, service: Duration) -> Self {
-            Hub { round_trip, service, later: service, switch: usize::MAX, max_queue: usize::MAX, jitter: 0.0 }
+            Hub {
+                round_trip,
+                service,
+                later: service,
+                switch: usize::MAX,
+                until: usize::MAX,
+                max_queue: usize::MAX,
+                jitter: 0.0,
+            }
         }
 
         /// Runs `jobs` requests, as many at once as `limit` lets through
@@ -398,7 +418,7 @@ mod tests {
                     while finishing.front().is_some_and(|&t| t <= arrives) {
                         finishing.pop_front();
                     }
-                    let service = if sent >= self.switch { self.later } else { self.service };
+                    let service = if (self.switch..self.until).contains(&sent) { self.later } else { self.service };
                     seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
                     let draw = (seed >> 11) as f64 / (1u64 << 53) as f64;
                     let service = service.mul_f64(1.0 + self.jitter * (2.0 * draw - 1.0));
@@ -480,6 +500,24 @@ mod tests {
             assert!(ratio <= 1.15, "{context}");
             assert!(settled <= best as f64 * 1.15 + 3.0, "{context}");
         }
+    }
+
+    #[test]
+    fn it_comes_back_after_a_passing_slowness() {
+        // 200 ms away, 5 ms a request (knee 41); requests 2000 to 2100 take
+        // 50 ms each (the hub's machine busy with something else).
+        let mut hub = Hub::new(200 * MS, 5 * MS);
+        let (_, best_time) = hub.best_fixed(6000);
+        hub.later = 50 * MS;
+        hub.switch = 2000;
+        hub.until = 2100;
+        let run = hub.run(6000, None, 64);
+        let back = mean(&run.limits[3000..]);
+        let ratio = run.time.as_secs_f64() / best_time.as_secs_f64();
+        assert!(back >= 41.0 * 0.85, "limit {back:.1} after the slow stretch");
+        // The slow stretch itself costs 100 × 45 ms = 4.5 s at the hub.
+        eprintln!("after the slow stretch: {back:.1}, {ratio:.3}× the best fixed limit without it");
+        assert!(ratio <= 1.15 + 4.5 / best_time.as_secs_f64(), "{ratio:.3}×");
     }
 
     #[test]
