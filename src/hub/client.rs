@@ -1,6 +1,6 @@
 //! `HubClient`: the connection to one hub, with an adaptive concurrency
-//! limit (`limiter.rs`), retries, and percent-encoded paths. The calls themselves live in
-//! `users.rs`, `servers.rs` and `groups.rs`.
+//! limit (`limiter.rs`), retries, and percent-encoded paths. The calls
+//! themselves live in `users.rs`, `servers.rs` and `groups.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
