@@ -46,8 +46,8 @@ pub struct Global {
     /// Kubernetes context (default: the kubeconfig's current one).
     #[arg(long, global = true)]
     pub context: Option<String>,
-    /// Requests in flight at once.
-    #[arg(long, env = "JHCTL_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
+    /// The most requests in flight at once; below it jhctl finds the hub's own limit as it runs (1: one at a time).
+    #[arg(long, env = "JHCTL_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
     pub concurrency: u16,
     /// Change nothing on the hub or the cluster: calls that would change something answer `planned`.
     #[arg(long, global = true)]

@@ -2,7 +2,7 @@
 //! of one request at a time (issue #8).
 //!
 //! ```text
-//! cargo bench --bench jhbench -- --users 1000 --latency 0,25 --runs 3
+//! cargo bench --bench jhbench -- --users 1000 --latency 0,25,50,100 --runs 3
 //! cargo bench --bench jhbench -- --users 10000 --runs 1      # on request: slow
 //! ```
 //!
@@ -20,6 +20,10 @@
 //! 3. one request at a time: `jhctl --concurrency 1 run seq.rhai`, a script
 //!    written here that calls `hub.create_users([name])` etc. once per user.
 //!
+//! While the hub-limit client and jhctl run, a probe (module `probe`) clicks
+//! `GET /hub/api/user` every 100 ms straight to the hub, as a student
+//! would, and the report sets its times next to the idle hub's.
+//!
 //! Latency is added by a TCP proxy on loopback (module `proxy`). The hub's
 //! sqlite database lives on tmpfs (`--hub-dir`). The report is Markdown on
 //! stdout (bench/RESULTS.md holds one); progress goes to stderr. A run for
@@ -33,6 +37,7 @@ mod hub;
 mod fake_k8s;
 
 mod direct;
+mod probe;
 mod process;
 mod proxy;
 mod report;
@@ -61,7 +66,7 @@ pub struct Options {
     #[arg(long, value_delimiter = ',', default_value = "1000")]
     users: Vec<usize>,
     /// Added latency each way in milliseconds, e.g. 0,25.
-    #[arg(long, value_delimiter = ',', default_value = "0,25")]
+    #[arg(long, value_delimiter = ',', default_value = "0,25,50,100")]
     latency: Vec<u64>,
     /// Runs of each hub-limit and jhctl measurement (the report shows medians).
     #[arg(long, default_value_t = 3)]
@@ -98,6 +103,9 @@ pub struct Options {
     /// so the hub is bound by its CPU, not by this machine's fsync.
     #[arg(long, default_value = "/dev/shm")]
     hub_dir: PathBuf,
+    /// Seconds the probe clicks on the idle hub, for its idle times.
+    #[arg(long, default_value_t = 10)]
+    idle_probe_secs: u64,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -186,6 +194,8 @@ pub struct Bench {
     started: Instant,
     /// `/proc/loadavg` when the bench started (other work on the machine).
     load_before: String,
+    /// The probe's answer times on the idle hub.
+    pub idle_probe: Vec<Duration>,
 }
 
 fn main() {
@@ -284,7 +294,13 @@ impl Bench {
             stats::duration(parallel_hash_time)
         );
 
+        eprintln!("jhbench: the probe clicks on the idle hub for {} s", opts.idle_probe_secs);
+        let idle = probe::start(runtime.handle(), hub.url(), hub.token());
+        std::thread::sleep(Duration::from_secs(opts.idle_probe_secs));
+        let idle_probe = idle.stop(runtime.handle());
+
         Bench {
+            idle_probe,
             opts,
             jobs,
             runtime,
@@ -430,28 +446,29 @@ impl Bench {
             command.arg("--concurrency").arg(n.to_string());
         }
         command.args(args);
+        let probe = probe::start(self.runtime.handle(), self.hub.url(), self.hub.token());
         let hub_before = process::cpu_of(self.hub_pid);
         let measured = process::run(&command, self.work.path()).check(&format!("jhctl {}", args.join(" ")));
+        let hub_cpu = process::cpu_of(self.hub_pid).saturating_sub(hub_before);
         let sample = Sample {
             wall: measured.wall,
-            hub_cpu: process::cpu_of(self.hub_pid).saturating_sub(hub_before),
+            hub_cpu,
             rss_kib: Some(measured.max_rss_kib),
             cpu: Some(measured.cpu),
+            probe: probe.stop(self.runtime.handle()),
         };
         (sample, measured)
     }
 
     /// Runs one job of the direct client and measures it.
     fn time_limit<F: Future>(&self, job: F) -> (Sample, F::Output) {
+        let probe = probe::start(self.runtime.handle(), self.hub.url(), self.hub.token());
         let hub_before = process::cpu_of(self.hub_pid);
         let started = Instant::now();
         let output = self.runtime.block_on(job);
-        let sample = Sample {
-            wall: started.elapsed(),
-            hub_cpu: process::cpu_of(self.hub_pid).saturating_sub(hub_before),
-            rss_kib: None,
-            cpu: None,
-        };
+        let wall = started.elapsed();
+        let hub_cpu = process::cpu_of(self.hub_pid).saturating_sub(hub_before);
+        let sample = Sample { wall, hub_cpu, rss_kib: None, cpu: None, probe: probe.stop(self.runtime.handle()) };
         (sample, output)
     }
 

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::fs;
 use std::time::Duration;
 
+use crate::probe::{self, percentile};
 use crate::stats::{self, duration, ratio, size, Cell, Job, Mode};
 use crate::{Bench, Extra};
 
@@ -38,6 +39,7 @@ pub fn print(b: &Bench) {
     );
     hub_jobs(b, &mut out);
     time_split(b, &mut out);
+    probe_table(b, &mut out);
     extras(&mut out, "Start-up", &b.startup);
     extras(&mut out, "Rosters", &b.rosters);
     targets(b, &mut out);
@@ -247,6 +249,58 @@ fn time_split(b: &Bench, out: &mut String) {
     let _ = writeln!(out);
 }
 
+/// `median / p99 (n)` of probe times.
+fn clicks(times: &[Duration]) -> String {
+    match (percentile(times, 0.5), percentile(times, 0.99)) {
+        (Some(m), Some(p)) => format!("{} / {} ({})", duration(m), duration(p), times.len()),
+        _ => "–".into(),
+    }
+}
+
+/// The probe's median during jhctl's runs over its idle median.
+fn probe_ratio(b: &Bench, cell: &Cell) -> Option<f64> {
+    let idle = percentile(&b.idle_probe, 0.5)?;
+    let busy = percentile(&cell.probe_jhctl, 0.5)?;
+    Some(busy.as_secs_f64() / idle.as_secs_f64().max(1e-9))
+}
+
+fn probe_table(b: &Bench, out: &mut String) {
+    if b.results.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## A student's click while the job runs
+"
+    );
+    let _ = writeln!(
+        out,
+        "The probe sends `GET /hub/api/user` every {} ms straight to the hub (no added latency: only the hub's \
+         own queue shows) while a job runs, and times each answer. Each cell: median / p99 (clicks). \
+         Idle hub: **{}**.\n",
+        probe::EVERY.as_millis(),
+        clicks(&b.idle_probe)
+    );
+    let _ = writeln!(out, "| job | users | latency | during hub limit | during jhctl | jhctl median / idle median |");
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (&(job, _n, ms), cell) in &b.results {
+        if cell.probe_limit.is_empty() && cell.probe_jhctl.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            job.command(),
+            fmt_count(cell.users),
+            latency(ms),
+            clicks(&cell.probe_limit),
+            clicks(&cell.probe_jhctl),
+            probe_ratio(b, cell).map_or("–".into(), |r| format!("{r:.2}×")),
+        );
+    }
+    let _ = writeln!(out);
+}
+
 fn extras(out: &mut String, title: &str, extras: &[Extra]) {
     if extras.is_empty() {
         return;
@@ -341,6 +395,22 @@ fn targets(b: &Bench, out: &mut String) {
                 duration(machine),
                 j.as_secs_f64() / machine.as_secs_f64(),
                 mark(r <= 1.2 && one)
+            );
+        }
+    }
+    // 3b. a student's click during set-admin and delete: within 3× of idle
+    for (&(job, n, ms), cell) in &b.results {
+        if !matches!(job, Job::SetAdmin | Job::Delete) {
+            continue;
+        }
+        if let Some(r) = probe_ratio(b, cell) {
+            let _ = writeln!(
+                out,
+                "| the probe's median during {} of {} users at {}: within 3× of the idle hub's | {r:.2}× | {} |",
+                job.key(),
+                fmt_count(n),
+                latency(ms),
+                mark(r <= 3.0)
             );
         }
     }

@@ -56,7 +56,7 @@ pub enum Mode {
 }
 
 /// One measurement.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Sample {
     pub wall: Duration,
     /// The hub process's CPU time during the measurement.
@@ -65,6 +65,8 @@ pub struct Sample {
     pub rss_kib: Option<u64>,
     /// jhctl's own CPU time (jhctl runs only).
     pub cpu: Option<Duration>,
+    /// The probe's answer times during the measurement (module `probe`).
+    pub probe: Vec<Duration>,
 }
 
 /// Everything measured for one job, user count and latency.
@@ -81,6 +83,10 @@ pub struct Cell {
     pub seq_sample: Option<usize>,
     /// Execs per jhctl run (set-passwords --via exec).
     pub execs: Vec<usize>,
+    /// The probe's answer times during every hub-limit run.
+    pub probe_limit: Vec<Duration>,
+    /// The probe's answer times during every jhctl run.
+    pub probe_jhctl: Vec<Duration>,
 }
 
 impl Cell {
@@ -93,6 +99,11 @@ impl Cell {
     }
 
     pub fn push(&mut self, mode: Mode, sample: Sample) {
+        match mode {
+            Mode::Limit => self.probe_limit.extend(&sample.probe),
+            Mode::Jhctl => self.probe_jhctl.extend(&sample.probe),
+            Mode::Seq => {}
+        }
         match mode {
             Mode::Limit => self.limit.push(sample),
             Mode::Jhctl => self.jhctl.push(sample),

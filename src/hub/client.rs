@@ -1,6 +1,6 @@
-//! `HubClient`: the connection to one hub, with bounded concurrency,
-//! retries, and percent-encoded paths. The calls themselves live in
-//! `users.rs`, `servers.rs` and `groups.rs`.
+//! `HubClient`: the connection to one hub, with an adaptive concurrency
+//! limit (`limiter.rs`), retries, and percent-encoded paths. The calls
+//! themselves live in `users.rs`, `servers.rs` and `groups.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,15 +8,21 @@ use std::time::Duration;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::{header, Method, StatusCode};
 use serde_json::Value;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
 
 use super::hub_version::HubVersion;
+use super::limiter::{self, Limiter};
 use super::retry::Backoff;
 use super::tls::{proxy_variable, TlsRefusal, Unreachable};
 use super::{CaBundle, HubError, Token};
 
 /// Everything percent-encoded in a path segment but the URL-safe unreserved characters.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// The default cap on requests in flight: enough to cover a 200 ms round
+/// trip to a hub that serves a request in 4 ms. The adaptive limit stays
+/// below it wherever fewer suffice.
+pub const DEFAULT_CONCURRENCY: usize = 64;
 
 /// How to reach a hub.
 #[derive(Clone, Debug)]
@@ -25,7 +31,8 @@ pub struct HubConfig {
     pub url: String,
     /// The API token.
     pub token: Token,
-    /// Requests in flight at once (at least 1).
+    /// The most requests in flight at once (at least 1). Under it, the
+    /// limit adapts to the hub (see `limiter.rs`); 1 sends one at a time.
     pub concurrency: usize,
     /// When true, calls that change the hub send nothing and answer `planned`.
     pub dry_run: bool,
@@ -43,12 +50,13 @@ pub struct HubConfig {
 }
 
 impl HubConfig {
-    /// A config with default concurrency (8) and retries (5 attempts).
+    /// A config with the default cap on concurrency ([`DEFAULT_CONCURRENCY`])
+    /// and retries (5 attempts).
     pub fn new(url: impl Into<String>, token: Token) -> Self {
         HubConfig {
             url: url.into(),
             token,
-            concurrency: 8,
+            concurrency: DEFAULT_CONCURRENCY,
             dry_run: false,
             max_attempts: 5,
             verbose: false,
@@ -71,7 +79,7 @@ struct Inner {
     http: reqwest::Client,
     base: String,
     token: Token,
-    limit: Semaphore,
+    limit: Limiter,
     max_attempts: u32,
     verbose: bool,
     progress: bool,
@@ -189,7 +197,7 @@ impl HubClient {
                 http,
                 base,
                 token: config.token,
-                limit: Semaphore::new(config.concurrency.max(1)),
+                limit: Limiter::new(config.concurrency, config.verbose),
                 max_attempts: config.max_attempts.max(1),
                 verbose: config.verbose,
                 progress: config.progress && !config.verbose,
@@ -267,7 +275,6 @@ impl HubClient {
         accept: Option<&str>,
         repeat: Repeat,
     ) -> Result<Reply, HubError> {
-        let _slot = self.inner.limit.acquire().await.expect("the semaphore is never closed");
         let url = format!("{}{}", self.inner.base, path);
         let mut backoff = Backoff::new();
         let mut attempt = 0;
@@ -275,6 +282,8 @@ impl HubClient {
         let mut ambiguous = false;
         loop {
             attempt += 1;
+            // A slot per attempt: waiting out a backoff holds none.
+            let mut slot = self.inner.limit.acquire().await;
             let mut request = self
                 .inner
                 .http
@@ -290,6 +299,12 @@ impl HubClient {
             let last = attempt >= self.inner.max_attempts;
             let started = std::time::Instant::now();
             let sent = request.send().await;
+            match &sent {
+                Ok(r) if overload(r.status()) => slot.overloaded(),
+                Ok(_) => slot.answered(limiter::kind(method.as_str(), path), started.elapsed()),
+                Err(e) if e.is_timeout() => slot.overloaded(),
+                Err(_) => {}
+            }
             if self.inner.verbose {
                 let outcome = match &sent {
                     Ok(r) => r.status().as_u16().to_string(),
@@ -314,6 +329,7 @@ impl HubClient {
                     match transient(status) {
                         // Refused before the hub did anything: always safe to send again.
                         Some(Seen::No) if !last => {
+                            drop(slot);
                             tokio::time::sleep(backoff.next(retry_after)).await;
                             continue;
                         }
@@ -350,6 +366,7 @@ impl HubClient {
                         };
                         return Err(self.no_answer(ambiguous, reason));
                     }
+                    drop(slot);
                     tokio::time::sleep(backoff.next(None)).await;
                     continue;
                 }
@@ -367,6 +384,7 @@ impl HubClient {
             if repeat == Repeat::Once || last {
                 return Err(self.no_answer(true, reason));
             }
+            drop(slot);
             tokio::time::sleep(backoff.next(retry_after)).await;
         }
     }
@@ -453,6 +471,12 @@ enum Failure {
     Answer(StatusCode, Option<Duration>),
     /// No answer, or one cut short (timeout, reset).
     Lost(String),
+}
+
+/// Whether an answer says the hub (or its proxy) is overloaded: a signal
+/// for the concurrency limit.
+fn overload(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 503 | 504)
 }
 
 fn transient(status: StatusCode) -> Option<Seen> {

@@ -9,6 +9,7 @@ mod existing;
 mod groups;
 mod hub_version;
 mod item_result;
+mod limiter;
 mod listing;
 mod model;
 mod named_servers;
@@ -25,7 +26,7 @@ mod users;
 
 pub use admin_api::{PasswordRow, QuotaAction, QuotaEntry, QuotaRow, QUOTA_BATCH_MAX, QUOTA_LIMIT};
 pub use age::{parse_duration, parse_time};
-pub use client::{HubClient, HubConfig};
+pub use client::{HubClient, HubConfig, DEFAULT_CONCURRENCY};
 pub use error::HubError;
 pub use item_result::{ItemResult, ItemStatus};
 pub use listing::PAGE_SIZE;

@@ -31,6 +31,7 @@ pub fn build_engine(base: &Path, context: &Rc<Context>) -> Engine {
     engine.register_global_module(exported_module!(super::hub_term_api::hub_term_module).into());
     engine.register_global_module(exported_module!(helpers_module).into());
     engine.register_global_module(exported_module!(super::cli_module::cli_module).into());
+    engine.register_global_module(exported_module!(super::user_table::user_table_module).into());
     engine.register_static_module("roster", exported_module!(super::roster_api::roster_module).into());
     engine.register_static_module("cluster", exported_module!(super::cluster_api::cluster_module).into());
     engine.set_module_resolver(Resolver::new(base));

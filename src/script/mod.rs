@@ -23,5 +23,6 @@ pub mod runtime;
 pub mod show;
 pub mod table;
 pub mod terminal_text;
+pub mod user_table;
 
 pub use engine::build_engine;

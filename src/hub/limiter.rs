@@ -1,0 +1,662 @@
+//! The adaptive concurrency limit: how many requests jhctl keeps in flight
+//! to one hub, found while it runs instead of guessed with a flag.
+//!
+//! The hub is one Python thread. Requests in flight beyond the number that
+//! covers the round trip do not make it faster: they wait in its queue and
+//! delay every other user's click. So the limit follows the family of TCP
+//! Vegas (delay-based) limiters. The least round trip seen is the hub with
+//! an empty queue. A round is as many answers as the limit, all to requests
+//! sent under that limit; the least round trip of the round (the least, so
+//! that a slow answer or two do not count as a queue) gives the requests
+//! waiting at the hub: `limit × (1 − least seen / least of the round)`.
+//!
+//! - fewer than [`GROW`] waiting, and the limit was used to the full: the
+//!   limit doubles (from the start until the first sign of a queue), then
+//!   grows by 1, 2, 4, ... (up to 32) in rounds in a row without a queue;
+//! - more than [`BETA`] waiting: the limit drops to what covers the round
+//!   trip, `limit × least seen / least of the round`, plus [`ALPHA`];
+//! - 429, 503, 504 or a timeout (the hub or its proxy overloaded): the
+//!   limit halves, once a round;
+//! - the round after a drop only lets the queue drain, and decides nothing.
+//!
+//! The limit starts at [`INITIAL`] and never leaves `1..=cap`, `cap` being
+//! `--concurrency` (64 by default). [`Control`] is the arithmetic, with no
+//! clock and no I/O, so the tests drive it on a simulated hub; [`Limiter`]
+//! wraps it around a semaphore for the client.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// The limit a run starts with (or the cap, when lower).
+pub(crate) const INITIAL: usize = 16;
+
+/// Below this many requests waiting at the hub, the limit grows.
+const GROW: f64 = 0.5;
+
+/// The requests left waiting at the hub when the limit drops to what
+/// covers the round trip: one, so the hub never waits for jhctl.
+const ALPHA: f64 = 1.0;
+
+/// Above this many requests waiting at the hub, the limit shrinks.
+const BETA: f64 = 1.5;
+
+/// Why the limit moved.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Why {
+    /// The last round saw almost no queue at the hub.
+    NoQueue { round: Duration, least: Duration },
+    /// The last round saw requests waiting at the hub.
+    Queue { round: Duration, least: Duration },
+    /// 429, 503, 504 or a timeout.
+    Overload,
+}
+
+/// One move of the limit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Change {
+    pub from: usize,
+    pub to: usize,
+    pub why: Why,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        write!(f, "concurrency limit {} → {}: ", self.from, self.to)?;
+        match self.why {
+            Why::NoQueue { round, least } => {
+                write!(f, "no queue at the hub (round trip {:.1} ms, least {:.1} ms)", ms(round), ms(least))
+            }
+            Why::Queue { round, least } => {
+                write!(f, "requests wait at the hub (round trip {:.1} ms, least {:.1} ms)", ms(round), ms(least))
+            }
+            Why::Overload => write!(f, "the hub is overloaded (429, 503, 504 or a timeout)"),
+        }
+    }
+}
+
+/// The limit's arithmetic: fed round trips and overload signals, it says
+/// when and where the limit moves. No clock, no I/O.
+#[derive(Debug)]
+pub(crate) struct Control {
+    limit: usize,
+    cap: usize,
+    /// The least round trip seen for each kind of request: the hub with
+    /// an empty queue. By kind, because a kind may take long without the
+    /// hub's thread being busy (stopping a server waits for the spawner).
+    least: HashMap<String, Duration>,
+    /// Bumped at every change; answers to requests sent before it do not
+    /// count for the round (they were sent under another limit).
+    epoch: u64,
+    /// Doubling until the first sign of a queue.
+    doubling: bool,
+    /// Rounds in a row without a queue since the last sign of one: each
+    /// doubles the step the limit grows by (1, 2, 4, ...), so that it
+    /// comes back fast after a drop that a passing slowness caused.
+    streak: u32,
+    /// The round after a drop only drains the queue the higher limit
+    /// left: its round trips say nothing of the new limit.
+    draining: bool,
+    samples: usize,
+    /// The answer of this round that waited least, as its kind's least
+    /// round trip over its own: `(ratio, round trip, least)`.
+    fastest: Option<(f64, Duration, Duration)>,
+    /// Whether the limit was reached during this round (when not, the
+    /// work, not the limit, held the pace: no reason to grow).
+    filled: bool,
+}
+
+impl Control {
+    /// A limit of at most `cap` (at least 1), starting at [`INITIAL`].
+    pub fn new(cap: usize) -> Self {
+        let cap = cap.max(1);
+        Control {
+            limit: INITIAL.min(cap),
+            cap,
+            least: HashMap::new(),
+            epoch: 0,
+            doubling: true,
+            streak: 0,
+            draining: false,
+            samples: 0,
+            fastest: None,
+            filled: false,
+        }
+    }
+
+    /// The limit now.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// A request was sent with `in_flight` requests (itself included) in
+    /// flight; returns its epoch, to hand back with its outcome.
+    pub fn sent(&mut self, in_flight: usize) -> u64 {
+        if in_flight >= self.limit {
+            self.filled = true;
+        }
+        self.epoch
+    }
+
+    /// The hub answered a request of `epoch` and `kind` (e.g. method and
+    /// path pattern) after `rtt`.
+    pub fn answered(&mut self, epoch: u64, kind: &str, rtt: Duration) -> Option<Change> {
+        let least = match self.least.get_mut(kind) {
+            Some(least) => {
+                *least = (*least).min(rtt);
+                *least
+            }
+            None => *self.least.entry(kind.to_string()).or_insert(rtt),
+        };
+        if epoch != self.epoch {
+            return None;
+        }
+        self.samples += 1;
+        let ratio = if rtt.is_zero() { 1.0 } else { least.as_secs_f64() / rtt.as_secs_f64() };
+        if self.fastest.is_none_or(|(best, _, _)| ratio > best) {
+            self.fastest = Some((ratio, rtt, least));
+        }
+        if self.samples < self.limit {
+            return None;
+        }
+        let (ratio, round, least) = self.fastest.expect("set above");
+        let filled = self.filled;
+        self.new_round();
+        if std::mem::take(&mut self.draining) {
+            return None;
+        }
+        let queue = self.limit as f64 * (1.0 - ratio);
+        let (to, why) = if queue > BETA {
+            self.doubling = false;
+            ((self.limit as f64 * ratio + ALPHA).round() as usize, Why::Queue { round, least })
+        } else if queue < GROW && filled {
+            let to = if self.doubling { self.limit * 2 } else { self.limit + (1 << self.streak.min(5)) };
+            self.streak += 1;
+            (to, Why::NoQueue { round, least })
+        } else {
+            if queue >= GROW {
+                self.doubling = false;
+                self.streak = 0;
+            }
+            return None;
+        };
+        self.move_to(to, why)
+    }
+
+    /// A request of `epoch` was refused for overload (429, 503, 504) or
+    /// timed out. The limit halves, once a round.
+    pub fn overloaded(&mut self, epoch: u64) -> Option<Change> {
+        if epoch != self.epoch {
+            return None;
+        }
+        self.doubling = false;
+        let to = self.limit / 2;
+        self.new_round();
+        // Even when the limit is already 1, answers already in flight must
+        // not halve it again.
+        self.epoch += 1;
+        self.move_to(to, Why::Overload)
+    }
+
+    fn new_round(&mut self) {
+        self.samples = 0;
+        self.fastest = None;
+        self.filled = false;
+    }
+
+    fn move_to(&mut self, to: usize, why: Why) -> Option<Change> {
+        let to = to.clamp(1, self.cap);
+        if to == self.limit {
+            return None;
+        }
+        self.draining = to < self.limit;
+        if self.draining {
+            self.streak = 0;
+        }
+        let change = Change { from: self.limit, to, why };
+        self.limit = to;
+        self.epoch += 1;
+        self.new_round();
+        Some(change)
+    }
+}
+
+/// [`Control`] around a semaphore: the slots requests wait for.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    slots: Semaphore,
+    state: Mutex<State>,
+    verbose: bool,
+}
+
+#[derive(Debug)]
+struct State {
+    control: Control,
+    in_flight: usize,
+    /// Permits to take out of circulation as they come back (the limit
+    /// went down while they were out).
+    debt: usize,
+}
+
+/// What became of a request, for the limit.
+#[derive(Clone, Debug)]
+enum Outcome {
+    /// No signal: the connection failed, or the request was dropped.
+    Nothing,
+    Answered(String, Duration),
+    Overloaded,
+}
+
+/// One request's place in flight; given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Slot<'a> {
+    limiter: &'a Limiter,
+    permit: Option<SemaphorePermit<'a>>,
+    epoch: u64,
+    outcome: Outcome,
+}
+
+impl Limiter {
+    /// A limit of at most `cap`; `verbose` prints every move on stderr.
+    pub fn new(cap: usize, verbose: bool) -> Self {
+        let control = Control::new(cap);
+        Limiter {
+            slots: Semaphore::new(control.limit()),
+            state: Mutex::new(State { control, in_flight: 0, debt: 0 }),
+            verbose,
+        }
+    }
+
+    /// Waits for a free slot (first come, first served).
+    pub async fn acquire(&self) -> Slot<'_> {
+        let permit = self.slots.acquire().await.expect("the semaphore is never closed");
+        let mut state = self.state.lock().expect("the limiter's lock is never poisoned");
+        state.in_flight += 1;
+        let in_flight = state.in_flight;
+        let epoch = state.control.sent(in_flight);
+        Slot { limiter: self, permit: Some(permit), epoch, outcome: Outcome::Nothing }
+    }
+
+    /// The limit now.
+    #[cfg(test)]
+    fn limit(&self) -> usize {
+        self.state.lock().expect("never poisoned").control.limit()
+    }
+
+    fn release(&self, permit: SemaphorePermit<'_>, epoch: u64, outcome: Outcome) {
+        let mut state = self.state.lock().expect("the limiter's lock is never poisoned");
+        state.in_flight -= 1;
+        let change = match outcome {
+            Outcome::Nothing => None,
+            Outcome::Answered(kind, rtt) => state.control.answered(epoch, &kind, rtt),
+            Outcome::Overloaded => state.control.overloaded(epoch),
+        };
+        if let Some(change) = change {
+            if change.to > change.from {
+                let more = change.to - change.from;
+                let cancelled = more.min(state.debt);
+                state.debt -= cancelled;
+                self.slots.add_permits(more - cancelled);
+            } else {
+                state.debt += change.from - change.to;
+            }
+            if self.verbose {
+                eprintln!("⇅ {change}");
+            }
+        }
+        if state.debt > 0 {
+            permit.forget();
+            state.debt -= 1;
+            let idle = self.slots.forget_permits(state.debt);
+            state.debt -= idle;
+        } else {
+            drop(permit);
+        }
+    }
+}
+
+impl Slot<'_> {
+    /// The hub answered a request of `kind` (see [`kind`]) after `rtt`
+    /// (any status but an overload one).
+    pub fn answered(&mut self, kind: String, rtt: Duration) {
+        self.outcome = Outcome::Answered(kind, rtt);
+    }
+
+    /// The hub refused the request for overload (429, 503, 504), or it timed out.
+    pub fn overloaded(&mut self) {
+        self.outcome = Outcome::Overloaded;
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            let outcome = std::mem::replace(&mut self.outcome, Outcome::Nothing);
+            self.limiter.release(permit, self.epoch, outcome);
+        }
+    }
+}
+
+/// The kind of a request, for its least round trip: the method, the
+/// first three path segments and how many there are (`PATCH /hub/api/users
+/// 4`), so that names do not count but `/users/NAME` and
+/// `/users/NAME/server` differ.
+pub(crate) fn kind(method: &str, path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    format!("{method} /{} {}", segments.iter().take(3).copied().collect::<Vec<_>>().join("/"), segments.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    /// A simulated hub: one thread serving requests in arrival order, each
+    /// in `service` (which becomes `later` after `switch` requests), behind
+    /// a link of `round_trip` (half each way). Over `max_queue` requests
+    /// waiting, it answers 503 at once. Time is simulated: nothing sleeps.
+    struct Hub {
+        round_trip: Duration,
+        service: Duration,
+        later: Duration,
+        switch: usize,
+        /// When `later` ends (`usize::MAX`: never).
+        until: usize,
+        max_queue: usize,
+        /// Each service time is drawn from `service × (1 ± jitter)`.
+        jitter: f64,
+    }
+
+    /// What a run of `jobs` requests did.
+    struct Run {
+        /// When the last answer came back.
+        time: Duration,
+        /// The limit after each answer, by answer.
+        limits: Vec<usize>,
+        /// How many 503 answers were sent.
+        refused: usize,
+    }
+
+    impl Hub {
+        fn new(round_trip: Duration, service: Duration) -> Self {
+            Hub {
+                round_trip,
+                service,
+                later: service,
+                switch: usize::MAX,
+                until: usize::MAX,
+                max_queue: usize::MAX,
+                jitter: 0.0,
+            }
+        }
+
+        /// Runs `jobs` requests, as many at once as `limit` lets through
+        /// (`None`: the adaptive limit capped at `cap`, `Some(n)`: n fixed).
+        fn run(&self, jobs: usize, fixed: Option<usize>, cap: usize) -> Run {
+            let mut control = Control::new(cap);
+            let limit = |c: &Control| fixed.unwrap_or(c.limit());
+            // Answers on their way back: (arrival at the client, sent at, epoch, refused).
+            let mut answers: BinaryHeap<Reverse<(Duration, Duration, u64, bool)>> = BinaryHeap::new();
+            // When each queued request finishes at the hub (for its queue length).
+            let mut finishing: std::collections::VecDeque<Duration> = Default::default();
+            let (mut now, mut hub_free, mut sent, mut done, mut refused) = (Duration::ZERO, Duration::ZERO, 0, 0, 0);
+            let mut in_flight = 0;
+            let mut limits = Vec::new();
+            let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+            while done < jobs {
+                while sent < jobs && in_flight < limit(&control) {
+                    in_flight += 1;
+                    let epoch = control.sent(in_flight);
+                    let arrives = now + self.round_trip / 2;
+                    while finishing.front().is_some_and(|&t| t <= arrives) {
+                        finishing.pop_front();
+                    }
+                    let service = if (self.switch..self.until).contains(&sent) { self.later } else { self.service };
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                    let draw = (seed >> 11) as f64 / (1u64 << 53) as f64;
+                    let service = service.mul_f64(1.0 + self.jitter * (2.0 * draw - 1.0));
+                    sent += 1;
+                    if finishing.len() > self.max_queue {
+                        refused += 1;
+                        sent -= 1; // sent again later
+                        answers.push(Reverse((arrives + self.round_trip / 2, now, epoch, true)));
+                        continue;
+                    }
+                    hub_free = hub_free.max(arrives) + service;
+                    finishing.push_back(hub_free);
+                    answers.push(Reverse((hub_free + self.round_trip / 2, now, epoch, false)));
+                }
+                let Reverse((at, since, epoch, was_refused)) = answers.pop().expect("a request is in flight");
+                now = at;
+                in_flight -= 1;
+                if was_refused {
+                    control.overloaded(epoch);
+                } else {
+                    done += 1;
+                    control.answered(epoch, "", at - since);
+                }
+                limits.push(limit(&control));
+            }
+            Run { time: now, limits, refused }
+        }
+
+        /// The best fixed limit: the smallest whose run is within 1% of the fastest.
+        fn best_fixed(&self, jobs: usize) -> (usize, Duration) {
+            let runs: Vec<(usize, Duration)> = (1..=64).map(|n| (n, self.run(jobs, Some(n), 64).time)).collect();
+            let fastest = runs.iter().map(|r| r.1).min().expect("64 runs");
+            *runs.iter().find(|r| r.1.as_secs_f64() <= fastest.as_secs_f64() * 1.01).expect("the fastest is one")
+        }
+    }
+
+    fn mean(limits: &[usize]) -> f64 {
+        limits.iter().sum::<usize>() as f64 / limits.len() as f64
+    }
+
+    #[test]
+    fn it_finds_the_knee_for_round_trips_of_0_to_200_ms() {
+        let mut failed = Vec::new();
+        for service_ms in [2, 5] {
+            for rtt_ms in [0, 1, 10, 25, 50, 100, 150, 200] {
+                for jobs in [1000, 2000] {
+                    let hub = Hub::new(rtt_ms * MS, service_ms * MS);
+                    let (best, best_time) = hub.best_fixed(jobs);
+                    let run = hub.run(jobs, None, 64);
+                    let ratio = run.time.as_secs_f64() / best_time.as_secs_f64();
+                    // The second half of the run: where it settled.
+                    let settled = mean(&run.limits[jobs / 2..]);
+                    let context = format!(
+                    "{jobs} requests, service {service_ms} ms, round trip {rtt_ms} ms: best fixed limit {best} ({best_time:?}), adaptive {:?} = {ratio:.3}×, settled at {settled:.1}",
+                    run.time
+                );
+                    eprintln!("{context}");
+                    // Near the knee: what covers the round trip, plus a short queue.
+                    if ratio > 1.15 || !(settled >= best as f64 * 0.85 && settled <= best as f64 * 1.15 + 3.0) {
+                        failed.push(context);
+                    }
+                }
+            }
+        }
+        assert!(failed.is_empty(), "{failed:#?}");
+    }
+
+    #[test]
+    fn a_hub_that_jitters_does_not_fool_it() {
+        for rtt_ms in [0, 25, 100, 200] {
+            let mut hub = Hub::new(rtt_ms * MS, 5 * MS);
+            hub.jitter = 0.5;
+            let (best, best_time) = hub.best_fixed(2000);
+            let run = hub.run(2000, None, 64);
+            let ratio = run.time.as_secs_f64() / best_time.as_secs_f64();
+            let settled = mean(&run.limits[1000..]);
+            let context = format!("round trip {rtt_ms} ms: best {best} ({best_time:?}), adaptive {:?} = {ratio:.3}×, settled at {settled:.1}", run.time);
+            eprintln!("{context}");
+            assert!(ratio <= 1.15, "{context}");
+            assert!(settled <= best as f64 * 1.15 + 3.0, "{context}");
+        }
+    }
+
+    #[test]
+    fn it_comes_back_after_a_passing_slowness() {
+        // 200 ms away, 5 ms a request (knee 41); requests 2000 to 2100 take
+        // 50 ms each (the hub's machine busy with something else).
+        let mut hub = Hub::new(200 * MS, 5 * MS);
+        let (_, best_time) = hub.best_fixed(6000);
+        hub.later = 50 * MS;
+        hub.switch = 2000;
+        hub.until = 2100;
+        let run = hub.run(6000, None, 64);
+        let back = mean(&run.limits[3000..]);
+        let ratio = run.time.as_secs_f64() / best_time.as_secs_f64();
+        assert!(back >= 41.0 * 0.85, "limit {back:.1} after the slow stretch");
+        // The slow stretch itself costs 100 × 45 ms = 4.5 s at the hub.
+        eprintln!("after the slow stretch: {back:.1}, {ratio:.3}× the best fixed limit without it");
+        assert!(ratio <= 1.15 + 4.5 / best_time.as_secs_f64(), "{ratio:.3}×");
+    }
+
+    #[test]
+    fn it_stays_under_the_cap() {
+        let hub = Hub::new(200 * MS, MS);
+        let run = hub.run(3000, None, 16);
+        assert!(run.limits.iter().all(|&l| l <= 16));
+        assert_eq!(*run.limits.last().unwrap(), 16);
+        let fixed = hub.run(3000, Some(16), 16);
+        assert!(run.time.as_secs_f64() <= fixed.time.as_secs_f64() * 1.15, "{:?} vs {:?}", run.time, fixed.time);
+    }
+
+    #[test]
+    fn it_backs_off_when_the_hub_gets_twice_as_slow() {
+        for rtt_ms in [0, 50, 200] {
+            let mut hub = Hub::new(rtt_ms * MS, 2 * MS);
+            hub.later = 4 * MS;
+            hub.switch = 4000;
+            let run = hub.run(8000, None, 64);
+            let before = mean(&run.limits[3000..4000]);
+            let after = mean(&run.limits[7000..]);
+            let knee_before = (rtt_ms + 2) as f64 / 2.0;
+            let knee_after = (rtt_ms + 4) as f64 / 4.0;
+            let context = format!("round trip {rtt_ms} ms: limit {before:.1} before, {after:.1} after");
+            eprintln!("{context}");
+            // With no round trip, one request in flight keeps the hub busy
+            // however slow it is: nothing to back off from.
+            if rtt_ms == 0 {
+                assert!(after <= before, "{context}");
+            } else {
+                assert!(after < before, "{context}");
+            }
+            assert!(before <= knee_before * 1.15 + 3.0, "{context}");
+            assert!(after <= knee_after * 1.15 + 3.0, "{context}");
+            assert!(after >= knee_after.max(1.0) * 0.85, "{context}");
+        }
+    }
+
+    #[test]
+    fn it_halves_on_overload_and_stays_below_it() {
+        // A hub that refuses with 503 past 4 queued requests, 100 ms away.
+        let mut hub = Hub::new(100 * MS, 5 * MS);
+        hub.max_queue = 4;
+        let run = hub.run(2000, None, 64);
+        assert!(run.refused > 0, "the run never reached the hub's queue bound");
+        // After the first refusals the limit keeps close to the hub's.
+        let settled = mean(&run.limits[1000..]);
+        assert!(settled <= 105.0 / 5.0 + 4.0 + 1.0, "settled at {settled:.1}");
+        // Few refusals: the limit does not keep hitting the wall.
+        assert!(run.refused < 100, "{} refusals", run.refused);
+    }
+
+    #[test]
+    fn overload_halves_once_a_round() {
+        let mut c = Control::new(8);
+        let epoch = c.sent(8);
+        assert_eq!(c.overloaded(epoch).map(|c| c.to), Some(4));
+        // Other refusals of requests sent under the old limit change nothing.
+        assert_eq!(c.overloaded(epoch), None);
+        assert_eq!(c.limit(), 4);
+        let epoch = c.sent(4);
+        assert_eq!(c.overloaded(epoch).map(|c| c.to), Some(2));
+        let epoch = c.sent(2);
+        c.overloaded(epoch);
+        let epoch = c.sent(1);
+        assert_eq!(c.overloaded(epoch), None, "never below 1");
+        assert_eq!(c.limit(), 1);
+    }
+
+    #[test]
+    fn kinds_ignore_names() {
+        assert_eq!(kind("PATCH", "/hub/api/users/ann"), kind("PATCH", "/hub/api/users/bob%20x"));
+        assert_ne!(kind("DELETE", "/hub/api/users/ann"), kind("DELETE", "/hub/api/users/ann/server"));
+        assert_ne!(kind("GET", "/hub/api/users"), kind("POST", "/hub/api/users"));
+        assert_eq!(kind("GET", "/hub/api/users"), "GET /hub/api/users 3");
+    }
+
+    #[test]
+    fn a_slow_kind_of_request_is_no_queue() {
+        // Stopping a server takes 500 ms (the spawner), a read 2 ms; neither waits.
+        let mut c = Control::new(64);
+        let mut epoch = 0;
+        for i in 0..200 {
+            epoch = c.sent(c.limit());
+            let (kind, rtt) = if i % 2 == 0 { ("read", 2 * MS) } else { ("stop", 500 * MS) };
+            c.answered(epoch, kind, rtt);
+        }
+        assert_eq!(c.limit(), 64, "epoch {epoch}");
+    }
+
+    #[test]
+    fn the_limit_starts_at_the_cap_when_lower() {
+        assert_eq!(Control::new(1).limit(), 1);
+        assert_eq!(Control::new(0).limit(), 1);
+        assert_eq!(Control::new(64).limit(), INITIAL);
+    }
+
+    #[test]
+    fn changes_read_well() {
+        let change = Change { from: 8, to: 16, why: Why::NoQueue { round: 52 * MS, least: 51 * MS } };
+        assert_eq!(
+            change.to_string(),
+            "concurrency limit 8 → 16: no queue at the hub (round trip 52.0 ms, least 51.0 ms)"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn slots_follow_the_limit() {
+        let limiter = Limiter::new(64, false);
+        assert_eq!(limiter.limit(), INITIAL);
+        // Fill the limit, with no queue: it doubles once a full round came back.
+        let mut slots = Vec::new();
+        for _ in 0..INITIAL {
+            slots.push(limiter.acquire().await);
+        }
+        assert!(limiter.slots.try_acquire().is_err(), "no slot past the limit");
+        for mut slot in slots.drain(..) {
+            slot.answered(String::new(), 10 * MS);
+        }
+        assert_eq!(limiter.limit(), 2 * INITIAL);
+        assert_eq!(limiter.slots.available_permits(), 2 * INITIAL);
+        // Overload while all are out: the limit halves and only half come back.
+        for _ in 0..2 * INITIAL {
+            slots.push(limiter.acquire().await);
+        }
+        slots[0].overloaded();
+        slots.clear();
+        assert_eq!(limiter.limit(), INITIAL);
+        assert_eq!(limiter.slots.available_permits(), INITIAL);
+        // Growing again first cancels what is still owed.
+        let mut slots: Vec<_> = Vec::new();
+        for _ in 0..INITIAL {
+            slots.push(limiter.acquire().await);
+        }
+        slots[0].overloaded();
+        let rest = slots.split_off(1);
+        drop(slots);
+        assert_eq!(limiter.limit(), INITIAL / 2);
+        drop(rest);
+        assert_eq!(limiter.slots.available_permits(), INITIAL / 2);
+    }
+}
