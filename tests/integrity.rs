@@ -267,3 +267,15 @@ fn add_and_deduct_quota_through_a_flaky_link_never_twice() {
         assert!(out.stderr.contains("❓ Outcome unknown for "), "{out}");
     }
 }
+
+/// Issue #13: a sheet that would hold nobody is not written, and the run says so.
+#[test]
+fn no_sheet_when_no_password_was_set() {
+    let hub = TestHub::start();
+    let roster = "username,password\nnotauser,Password-1\nbad name,Password-2\n";
+    let (out, test) = run_in(&hub, &[("r.csv", roster.as_bytes())], &["set-passwords", "r.csv", "-o", "sheet.csv"]);
+    let out = out.expect_status(1);
+    assert!(out.stdout.contains("⚠️  No password was set: sheet.csv was not written"), "{out}");
+    assert!(!out.stdout.contains("📁 Saved passwords"), "{out}");
+    assert!(!test.dir().join("sheet.csv").exists(), "an empty password sheet was left behind");
+}
