@@ -33,6 +33,8 @@
 #[path = "../../tests/support/hub.rs"]
 mod hub;
 
+#[path = "../../tests/support/background.rs"]
+mod background;
 #[path = "../../tests/support/fake_k8s/mod.rs"]
 mod fake_k8s;
 

@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -23,7 +22,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use tokio::sync::oneshot;
+
+use super::background::Background;
 
 /// What happens to a request a rule hits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,16 +73,12 @@ struct State {
 pub struct FaultProxy {
     url: String,
     state: Arc<State>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _server: Background,
 }
 
 impl FaultProxy {
     /// Starts a proxy to `upstream` (e.g. the test hub's URL).
     pub fn start(upstream: &str, seed: u64, rules: Vec<Rule>) -> FaultProxy {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-        listener.set_nonblocking(true).expect("make the listener non-blocking");
-        let url = format!("http://{}", listener.local_addr().expect("local address"));
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_string(),
             seed,
@@ -94,24 +90,10 @@ impl FaultProxy {
                 reqwest::Client::builder().build().expect("an HTTP client")
             },
         });
-        let (shutdown, stopped) = oneshot::channel::<()>();
         let thread_state = state.clone();
-        let thread = std::thread::Builder::new()
-            .name("fault-proxy".into())
-            .spawn(move || {
-                let runtime =
-                    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("the proxy's runtime");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("register the listener");
-                    tokio::select! {
-                        _ = serve(listener, thread_state) => {}
-                        _ = stopped => {}
-                    }
-                });
-                runtime.shutdown_background();
-            })
-            .expect("start the proxy's thread");
-        FaultProxy { url, state, shutdown: Some(shutdown), thread: Some(thread) }
+        let server = Background::start("fault-proxy", move |listener| serve(listener, thread_state));
+        let url = format!("http://{}", server.addr());
+        FaultProxy { url, state, _server: server }
     }
 
     /// The proxy's URL, for `JUPYTERHUB_URL`.
@@ -128,17 +110,6 @@ impl FaultProxy {
     pub fn report(&self) -> String {
         let injected = self.state.injected.lock().unwrap();
         injected.iter().map(|(f, what)| format!("{f:?} {what}")).collect::<Vec<_>>().join("\n")
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

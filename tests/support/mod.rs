@@ -8,6 +8,7 @@ pub mod hub;
 pub mod page_proxy;
 pub mod test;
 
+pub mod background;
 pub mod fake_k8s;
 pub mod fault_proxy;
 pub mod tls_proxy;

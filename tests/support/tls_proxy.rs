@@ -8,10 +8,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
+use super::background::Background;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use tokio::sync::oneshot;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::TlsAcceptor;
@@ -75,8 +74,7 @@ impl TestCa {
 pub struct TlsProxy {
     port: u16,
     accepted: Arc<AtomicUsize>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _server: Background,
 }
 
 impl TlsProxy {
@@ -92,28 +90,11 @@ impl TlsProxy {
             .with_single_cert(identity.chain, identity.key)
             .expect("the proxy's certificate and key");
         let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-        listener.set_nonblocking(true).expect("make the listener non-blocking");
-        let port = listener.local_addr().expect("local address").port();
         let accepted = Arc::new(AtomicUsize::new(0));
         let counter = accepted.clone();
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("tls-proxy".into())
-            .spawn(move || {
-                let runtime =
-                    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("the proxy's runtime");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("register the listener");
-                    tokio::select! {
-                        _ = serve(listener, acceptor, upstream, counter) => {}
-                        _ = stopped => {}
-                    }
-                });
-                runtime.shutdown_background();
-            })
-            .expect("start the proxy's thread");
-        TlsProxy { port, accepted, shutdown: Some(shutdown), thread: Some(thread) }
+        let server = Background::start("tls-proxy", move |listener| serve(listener, acceptor, upstream, counter));
+        let port = server.addr().port();
+        TlsProxy { port, accepted, _server: server }
     }
 
     /// The proxy's URL with `host` (e.g. `localhost` or `127.0.0.1`), for `--url`.
@@ -124,17 +105,6 @@ impl TlsProxy {
     /// How many connections the proxy accepted so far (each a TLS handshake tried).
     pub fn accepted(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for TlsProxy {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

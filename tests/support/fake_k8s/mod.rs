@@ -36,16 +36,15 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::background::Background;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
-use tokio::sync::oneshot;
 
 pub use state::DeploymentPatch;
 
@@ -62,8 +61,7 @@ pub struct FakeCluster {
     addr: SocketAddr,
     token: String,
     kubeconfig: PathBuf,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _server: Background,
     dir: tempfile::TempDir,
 }
 
@@ -72,36 +70,14 @@ impl FakeCluster {
     /// runtime, and writes its kubeconfig. No namespace exists yet.
     pub fn start() -> FakeCluster {
         let dir = tempfile::tempdir().expect("create the fake cluster's folder");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-        listener.set_nonblocking(true).expect("make the listener non-blocking");
-        let addr = listener.local_addr().expect("local address");
         let token = format!("fake-token-{:016x}", rand::random::<u64>());
         let state: Shared = Arc::new(Mutex::new(State::new(dir.path().join("pods"))));
+        let (thread_state, thread_token) = (state.clone(), Arc::new(token.clone()));
+        let server = Background::start("fake-k8s", move |listener| serve(listener, thread_state, thread_token));
+        let addr = server.addr();
         let kubeconfig = dir.path().join("kubeconfig");
         write_kubeconfig(&kubeconfig, &format!("http://{addr}"), &token, CONTEXT);
-
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let thread_state = state.clone();
-        let thread_token = Arc::new(token.clone());
-        let thread = std::thread::Builder::new()
-            .name("fake-k8s".to_string())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("build the fake cluster's runtime");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("register the listener");
-                    tokio::select! {
-                        _ = serve(listener, thread_state, thread_token) => {}
-                        _ = stopped => {}
-                    }
-                });
-                runtime.shutdown_background();
-            })
-            .expect("start the fake cluster's thread");
-
-        FakeCluster { state, addr, token, kubeconfig, shutdown: Some(shutdown), thread: Some(thread), dir }
+        FakeCluster { state, addr, token, kubeconfig, _server: server, dir }
     }
 
     /// The kubeconfig file to use (`KUBECONFIG=...`); its context is [`CONTEXT`].
@@ -268,17 +244,6 @@ impl FakeCluster {
     /// Lifts every [`FakeCluster::deny`].
     pub fn allow_all(&self) {
         lock(&self.state).denied.clear();
-    }
-}
-
-impl Drop for FakeCluster {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
