@@ -165,7 +165,7 @@ impl HubClient {
                 Ok(name) => todo.push((row, name)),
             }
         }
-        let (todo, refused) = self.only_users(todo).await;
+        let (todo, refused) = self.only_users(todo, |row| row.id).await;
         results.extend(refused);
         let bar = super::progress::bar(self.progress() && !self.dry_run(), todo.len(), "passwords");
         let mut jobs: FuturesUnordered<_> = todo
@@ -184,34 +184,47 @@ impl HubClient {
         results
     }
 
-    /// Keeps the items whose (normalised) name is a user of the hub; the
-    /// others fail with "not a user of this hub". In a dry run the kept
-    /// items come back `planned` instead.
-    async fn only_users<T: HasId>(&self, todo: Vec<(T, String)>) -> (Vec<(T, String)>, Vec<ItemResult>) {
+    /// Splits items `(item, normalised name)` into those whose name is a
+    /// user of the hub and `failed` results ("not a user of this hub") for
+    /// the others, keyed by `id(item)`. One listing of the names.
+    pub async fn split_by_user<T>(
+        &self,
+        todo: Vec<(T, String)>,
+        id: impl Fn(&T) -> usize,
+    ) -> Result<(Vec<(T, String)>, Vec<ItemResult>), HubError> {
         let names: Vec<String> = todo.iter().map(|(_, n)| n.clone()).collect();
-        let users = match self.existing_names(&names).await {
-            Ok(users) => users,
+        let users = self.existing_names(&names).await?;
+        let (keep, other): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(_, name)| users.contains(name));
+        let refused = other
+            .into_iter()
+            .map(|(item, name)| {
+                let why = format!("`{name}` is not a user of this hub; fix the name or create the user first");
+                ItemResult::failed(name, why).of(id(&item))
+            })
+            .collect();
+        Ok((keep, refused))
+    }
+
+    /// [`HubClient::split_by_user`] for a job that sends to the hub: when
+    /// the names cannot be checked every item fails, and in a dry run the
+    /// kept items come back `planned` instead.
+    async fn only_users<T>(
+        &self,
+        todo: Vec<(T, String)>,
+        id: impl Fn(&T) -> usize,
+    ) -> (Vec<(T, String)>, Vec<ItemResult>) {
+        let ids: Vec<(usize, String)> = todo.iter().map(|(t, n)| (id(t), n.clone())).collect();
+        match self.split_by_user(todo, &id).await {
             Err(e) => {
                 let why = format!("cannot check the name against the hub: {e}");
-                return (
-                    Vec::new(),
-                    todo.into_iter().map(|(t, n)| ItemResult::failed(n, why.clone()).of(t.id())).collect(),
-                );
+                (Vec::new(), ids.into_iter().map(|(i, n)| ItemResult::failed(n, why.clone()).of(i)).collect())
             }
-        };
-        let mut keep = Vec::new();
-        let mut done = Vec::new();
-        for (item, name) in todo {
-            if !users.contains(&name) {
-                let why = format!("`{name}` is not a user of this hub; fix the name or create the user first");
-                done.push(ItemResult::failed(name, why).of(item.id()));
-            } else if self.dry_run() {
-                done.push(ItemResult::new(name, ItemStatus::Planned).of(item.id()));
-            } else {
-                keep.push((item, name));
+            Ok((keep, mut done)) if self.dry_run() => {
+                done.extend(keep.into_iter().map(|(t, n)| ItemResult::new(n, ItemStatus::Planned).of(id(&t))));
+                (Vec::new(), done)
             }
+            Ok(split) => split,
         }
-        (keep, done)
     }
 
     async fn set_password(&self, name: String, password: &str, force_change: bool) -> ItemResult {
@@ -277,7 +290,7 @@ impl HubClient {
                 },
             }
         }
-        let (todo, refused) = self.only_users(todo).await;
+        let (todo, refused) = self.only_users(todo, |row| row.id).await;
         results.extend(refused);
         let (batch, singles): (Vec<_>, Vec<_>) = todo
             .into_iter()
@@ -360,17 +373,17 @@ impl HubClient {
                 Err(e) => results.push(ItemResult::failed(raw.trim(), format!("`{raw}`: {e}")).of(id)),
                 Ok(name) => match action.problem() {
                     Some(problem) => results.push(ItemResult::failed(name, problem).of(id)),
-                    None => todo.push((Key(id), name)),
+                    None => todo.push((id, name)),
                 },
             }
         }
-        let (todo, refused) = self.only_users(todo).await;
+        let (todo, refused) = self.only_users(todo, |id| *id).await;
         results.extend(refused);
         let bar = super::progress::bar(self.progress(), todo.len(), "quota");
         let jobs = todo.iter().map(|(key, name)| {
             let bar = &bar;
             async move {
-                let result = self.quota_change(name, action, what).await.of(key.0);
+                let result = self.quota_change(name, action, what).await.of(*key);
                 super::progress::advance(bar, 1);
                 result
             }
@@ -422,32 +435,6 @@ impl HubClient {
             true => ItemResult::new(name, ItemStatus::Updated),
             false => ItemResult::unknown(name, check),
         }
-    }
-}
-
-/// Items that carry their batch key.
-trait HasId {
-    fn id(&self) -> usize;
-}
-
-/// A bare key, for batches of names.
-struct Key(usize);
-
-impl HasId for Key {
-    fn id(&self) -> usize {
-        self.0
-    }
-}
-
-impl HasId for &PasswordRow {
-    fn id(&self) -> usize {
-        self.id
-    }
-}
-
-impl HasId for &QuotaRow {
-    fn id(&self) -> usize {
-        self.id
     }
 }
 

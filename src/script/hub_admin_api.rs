@@ -75,25 +75,18 @@ fn note_store(hub: &Hub, results: &mut Array, store: &Option<pod_passwords::Stor
 
 /// Splits password rows into those naming a user of the hub and failed
 /// results for the others (the exec path writes a store that does not
-/// check names, so a typo would leave a stray password).
+/// check names, so a typo would leave a stray password). Rows whose name
+/// is invalid are kept: the exec path fails them with the reason.
 fn only_hub_users(
     hub: &Hub,
     rows: Vec<PasswordRow>,
 ) -> Result<(Vec<PasswordRow>, Vec<ItemResult>), Box<EvalAltResult>> {
     let client = hub.client()?;
-    let names: Vec<String> = rows.iter().filter_map(|r| crate::username::normalize(&r.name).ok()).collect();
-    let users = block_on(client.existing_names(&names))?.map_err(thrown)?;
-    let (keep, other): (Vec<_>, Vec<_>) =
-        rows.into_iter().partition(|r| crate::username::normalize(&r.name).map_or(true, |n| users.contains(&n)));
-    let refused = other
-        .into_iter()
-        .map(|r| {
-            let name = r.name.trim().to_lowercase();
-            let why = format!("`{name}` is not a user of this hub; fix the name or create the user first");
-            ItemResult::failed(name, why).of(r.id)
-        })
-        .collect();
-    Ok((keep, refused))
+    let (named, invalid): (Vec<_>, Vec<_>) =
+        rows.into_iter().map(|r| (crate::username::normalize(&r.name).ok(), r)).partition(|(n, _)| n.is_some());
+    let todo = named.into_iter().map(|(name, row)| (row, name.unwrap_or_default())).collect();
+    let (keep, refused) = block_on(client.split_by_user(todo, |row| row.id))?.map_err(thrown)?;
+    Ok((keep.into_iter().map(|(row, _)| row).chain(invalid.into_iter().map(|(_, row)| row)).collect(), refused))
 }
 
 /// Applies `action` to each item; `what` names it in the hub's transaction log.
