@@ -142,3 +142,28 @@ fn a_listing_that_changes_between_pages_fails() {
          run it again when no one is adding or removing users\n"
     );
 }
+
+/// The passwords and quota jobs check names against the hub with a
+/// listing: on a hub serving 50 a page, a user on the last page is a user
+/// all the same, and a new one created past the first page is `created`.
+#[test]
+fn passwords_quota_and_create_see_users_past_the_first_page() {
+    let (hub, names) = hub_with_users(50, 120);
+    let rows: String = names.iter().map(|n| format!("{n},Pw-{n}-x,7\n")).collect();
+    let file = format!("username,password,quota\n{rows}");
+    let files: [(&str, &[u8]); 1] = [("r.csv", file.as_bytes())];
+
+    let out = jhctl(&hub, &files, &["set-passwords", "r.csv"]).expect_status(0);
+    assert!(out.stdout.contains("  ✅ Success: 120\n  ❌ Failed: 0\n"), "{out}");
+    assert_eq!(hub.stored_password("p119", "Pw-p119-x"), Some((true, true)));
+
+    let out = jhctl(&hub, &files, &["manage-users", "set-quota", "-f", "r.csv"]).expect_status(0);
+    assert!(out.stdout.contains("  ✅ Success: 120\n  ❌ Failed: 0\n"), "{out}");
+    let (_, quota) = hub.api("GET", "/hub/admin/api/quota/p119", None);
+    assert_eq!(quota["balance"], 7);
+
+    let more: Vec<String> = (100..160).map(|i| format!("p{i:03}")).collect();
+    let out =
+        jhctl(&hub, &[("c.csv", roster(&more).as_bytes())], &["manage-users", "create", "c.csv"]).expect_status(0);
+    assert!(out.stdout.contains("  ✅ Created: 40\n  ⚠️  Already exist: 20\n"), "{out}");
+}
