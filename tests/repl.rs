@@ -362,8 +362,9 @@ fn terminal_ctrl_c_stops_the_running_input_not_the_session() {
     let test = Test::new();
     let mut pty = terminal(&test, &url, "not-a-real-token");
 
-    // Once it prints, the line editor has given the terminal back.
-    keys(&mut pty, "print(\"looping\"); let n = 0; loop { n += 1; }\r");
+    // Once it prints, the line editor has given the terminal back, and `n`
+    // is already 1 however late the process runs after printing.
+    keys(&mut pty, "let n = 0; loop { n += 1; if n == 1 { print(\"looping\"); } }\r");
     pty.exp_string("looping\r\n").unwrap();
     pty.send_control('c').unwrap();
     pty.exp_string("interrupted\r\n").unwrap();
