@@ -93,9 +93,9 @@ fn hub_order(hub: &TestHub, sort: &str) -> Vec<String> {
     users.as_array().expect("a list").iter().map(|u| u["name"].as_str().expect("a name").to_string()).collect()
 }
 
-/// `manage-users list` sorts by name on every version: 5.0 and later sort
-/// when asked (`sort=name`), 4.x ignores `sort` and lists by creation, so
-/// there jhctl sorts itself.
+/// `manage-users list` sorts by name on every version (5.0 and later sort
+/// when asked, 4.x ignores `sort` and lists by creation): jhctl sorts
+/// itself, without a round trip to ask the hub's version.
 #[test]
 fn listing_is_sorted_by_name_on_every_version() {
     let hub = hub_with_unsorted_users();
@@ -112,7 +112,13 @@ fn listing_is_sorted_by_name_on_every_version() {
         args.extend_from_slice(extra);
         jhctl(&hub, &[], &args).expect_status(0).stdout
     };
+    let asked = |log: &str| log.matches("GET /hub/api/ (").count();
+    let before = asked(&hub.log());
     assert_eq!(list(&[]), "username\nalice\nbob\ncarol\ndave\nerin\n");
+    assert_eq!(asked(&hub.log()), before, "the listing asked the hub's version:\n{}", hub.log());
+    // (The pattern does see the request when it is made.)
+    jhctl(&hub, &[], &["eval", "hub.version()"]).expect_status(0);
+    assert_eq!(asked(&hub.log()), before + 1, "{}", hub.log());
     assert_eq!(list(&["--sort", "name"]), "username\nalice\nbob\ncarol\ndave\nerin\n");
     assert_eq!(list(&["--sort", "-name"]), "username\nerin\ndave\ncarol\nbob\nalice\n");
 

@@ -94,6 +94,11 @@ pub struct Options {
     /// one-at-a-time column always uses 1.
     #[arg(long)]
     jhctl_concurrency: Option<u16>,
+    /// Run jhctl with `-v` and keep what it prints on stderr (every request
+    /// and every move of its concurrency limit) in DIR, one file a run.
+    /// For looking into a result; `-v` costs a line per request.
+    #[arg(long, value_name = "DIR")]
+    jhctl_log: Option<PathBuf>,
     /// Rows of the roster read/write measurements.
     #[arg(long, default_value_t = 100_000)]
     roster_rows: usize,
@@ -447,10 +452,16 @@ impl Bench {
         if let (Some(n), false) = (self.opts.jhctl_concurrency, args.contains(&"--concurrency")) {
             command.arg("--concurrency").arg(n.to_string());
         }
+        if self.opts.jhctl_log.is_some() {
+            command.arg("-v");
+        }
         command.args(args);
         let probe = probe::start(self.runtime.handle(), self.hub.url(), self.hub.token());
         let hub_before = process::cpu_of(self.hub_pid);
         let measured = process::run(&command, self.work.path()).check(&format!("jhctl {}", args.join(" ")));
+        if let Some(dir) = &self.opts.jhctl_log {
+            self.keep_log(dir, e, args, &measured.stderr);
+        }
         let hub_cpu = process::cpu_of(self.hub_pid).saturating_sub(hub_before);
         let sample = Sample {
             wall: measured.wall,
@@ -460,6 +471,16 @@ impl Bench {
             probe: probe.stop(self.runtime.handle()),
         };
         (sample, measured)
+    }
+
+    /// Saves a `-v` run's stderr as `DIR/<latency>ms-<args>-<n>.txt`.
+    fn keep_log(&self, dir: &Path, e: usize, args: &[&str], stderr: &str) {
+        let what: String =
+            args.iter().filter(|a| !a.contains('/')).map(|a| a.trim_start_matches('-')).collect::<Vec<_>>().join("-");
+        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        let stem = format!("{}ms-{what}", self.endpoints[e].latency_ms);
+        let path = (1..).map(|n| dir.join(format!("{stem}-{n}.txt"))).find(|p| !p.exists()).expect("a free name");
+        fs::write(&path, stderr).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     }
 
     /// Runs one job of the direct client and measures it.

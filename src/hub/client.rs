@@ -8,9 +8,7 @@ use std::time::Duration;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::{header, Method, StatusCode};
 use serde_json::Value;
-use tokio::sync::OnceCell;
 
-use super::hub_version::HubVersion;
 use super::limiter::{self, Limiter};
 use super::retry::Backoff;
 use super::tls::{proxy_variable, TlsRefusal, Unreachable};
@@ -85,8 +83,6 @@ struct Inner {
     progress: bool,
     /// The environment variable naming the proxy requests go through, if set.
     proxy: Option<&'static str>,
-    /// The hub's version, asked once (`GET /hub/api/`) by the first call that needs it.
-    version: OnceCell<Option<HubVersion>>,
 }
 
 /// The most bytes of an answer jhctl reads; a longer body is an error.
@@ -202,7 +198,6 @@ impl HubClient {
                 verbose: config.verbose,
                 progress: config.progress && !config.verbose,
                 proxy,
-                version: OnceCell::new(),
             }),
             dry_run: config.dry_run,
         })
@@ -429,21 +424,6 @@ impl HubClient {
     pub async fn version(&self) -> Result<String, HubError> {
         let body = self.expect("connection check", Method::GET, "/hub/api/", None).await?;
         Ok(body.get("version").and_then(Value::as_str).unwrap_or("unknown").to_string())
-    }
-
-    /// The hub's version, asked once per client and kept: `None` when the
-    /// hub does not say (`GET /hub/api/` answers an error, or a version that
-    /// does not start with `major.minor`); callers then do without the
-    /// features of newer hubs. A hub that cannot be reached is an error.
-    pub(crate) async fn hub_version(&self) -> Result<Option<HubVersion>, HubError> {
-        let known = self.inner.version.get_or_try_init(|| async {
-            match self.version().await {
-                Ok(text) => Ok(HubVersion::parse(&text)),
-                Err(HubError::Status { .. } | HubError::Decode { .. }) => Ok(None),
-                Err(e) => Err(e),
-            }
-        });
-        Ok(*known.await?)
     }
 
     /// `GET /hub/api/info`: hub, authenticator and spawner details (admin only).

@@ -38,10 +38,10 @@ const GROW: f64 = 0.5;
 
 /// The requests left waiting at the hub when the limit drops to what
 /// covers the round trip: one, so the hub never waits for jhctl.
-const ALPHA: f64 = 1.0;
+const ALPHA: f64 = 0.5;
 
 /// Above this many requests waiting at the hub, the limit shrinks.
-const BETA: f64 = 1.5;
+const BETA: f64 = 1.0;
 
 /// Why the limit moved.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -382,6 +382,9 @@ mod tests {
         limits: Vec<usize>,
         /// How many 503 answers were sent.
         refused: usize,
+        /// How many requests were at the hub (in service or waiting) when
+        /// each request arrived, by request: what a student's click finds.
+        ahead: Vec<usize>,
     }
 
     impl Hub {
@@ -409,6 +412,7 @@ mod tests {
             let (mut now, mut hub_free, mut sent, mut done, mut refused) = (Duration::ZERO, Duration::ZERO, 0, 0, 0);
             let mut in_flight = 0;
             let mut limits = Vec::new();
+            let mut ahead = Vec::new();
             let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
             while done < jobs {
                 while sent < jobs && in_flight < limit(&control) {
@@ -429,6 +433,7 @@ mod tests {
                         answers.push(Reverse((arrives + self.round_trip / 2, now, epoch, true)));
                         continue;
                     }
+                    ahead.push(finishing.len());
                     hub_free = hub_free.max(arrives) + service;
                     finishing.push_back(hub_free);
                     answers.push(Reverse((hub_free + self.round_trip / 2, now, epoch, false)));
@@ -444,7 +449,7 @@ mod tests {
                 }
                 limits.push(limit(&control));
             }
-            Run { time: now, limits, refused }
+            Run { time: now, limits, refused, ahead }
         }
 
         /// The best fixed limit: the smallest whose run is within 1% of the fastest.
@@ -471,8 +476,9 @@ mod tests {
                     let ratio = run.time.as_secs_f64() / best_time.as_secs_f64();
                     // The second half of the run: where it settled.
                     let settled = mean(&run.limits[jobs / 2..]);
+                    let ahead = mean(&run.ahead[jobs / 2..]);
                     let context = format!(
-                    "{jobs} requests, service {service_ms} ms, round trip {rtt_ms} ms: best fixed limit {best} ({best_time:?}), adaptive {:?} = {ratio:.3}×, settled at {settled:.1}",
+                    "{jobs} requests, service {service_ms} ms, round trip {rtt_ms} ms: best fixed limit {best} ({best_time:?}), adaptive {:?} = {ratio:.3}×, settled at {settled:.1}, {ahead:.2} at the hub",
                     run.time
                 );
                     eprintln!("{context}");
@@ -495,7 +501,8 @@ mod tests {
             let run = hub.run(2000, None, 64);
             let ratio = run.time.as_secs_f64() / best_time.as_secs_f64();
             let settled = mean(&run.limits[1000..]);
-            let context = format!("round trip {rtt_ms} ms: best {best} ({best_time:?}), adaptive {:?} = {ratio:.3}×, settled at {settled:.1}", run.time);
+            let ahead = mean(&run.ahead[1000..]);
+            let context = format!("round trip {rtt_ms} ms: best {best} ({best_time:?}), adaptive {:?} = {ratio:.3}×, settled at {settled:.1}, {ahead:.2} at the hub", run.time);
             eprintln!("{context}");
             assert!(ratio <= 1.15, "{context}");
             assert!(settled <= best as f64 * 1.15 + 3.0, "{context}");

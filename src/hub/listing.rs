@@ -20,7 +20,6 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::client::HubClient;
-use super::hub_version::HubVersion;
 use super::{Group, HubError, User, UserQuery};
 
 /// The most entries jhctl asks for in one page: the hub's default
@@ -135,21 +134,18 @@ impl HubClient {
         if let Some(s) = &query.state {
             params.push(("state", s.clone()));
         }
-        // Hubs before 5.0 ignore `sort` and list by creation: sort here.
-        let mut local_sort = None;
-        if let Some(s) = &query.sort {
-            let key = SortKey::parse(s).ok_or_else(|| HubError::BadSort(s.clone()))?;
-            if HubVersion::sorts_listings(self.hub_version().await?) {
-                params.push(("sort", s.clone()));
-            } else {
-                local_sort = Some(key);
-            }
-        }
+        // Sorted here, not by the hub: hubs before 5.0 ignore `sort`, and
+        // asking the hub's version would cost a round trip. The pages come
+        // in creation order, the steadiest while users are added.
+        let sort = match &query.sort {
+            Some(s) => Some(SortKey::parse(s).ok_or_else(|| HubError::BadSort(s.clone()))?),
+            None => None,
+        };
         if query.include_stopped_servers {
             params.push(("include_stopped_servers", "1".into()));
         }
         let mut users = self.list_all::<User>("users", "/hub/api/users", &params).await?;
-        if let Some(key) = local_sort {
+        if let Some(key) = sort {
             key.sort(&mut users);
         }
         Ok(users)
@@ -221,8 +217,8 @@ impl HubClient {
 }
 
 /// How to order a user listing, as the hub's `sort` parameter says it:
-/// `id`, `name` or `last_activity`, a leading `-` for descending. Used where
-/// the hub cannot sort (before 5.0).
+/// `id`, `name` or `last_activity`, a leading `-` for descending. jhctl
+/// sorts the whole listing itself, the same on every hub version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SortKey {
     field: SortField,

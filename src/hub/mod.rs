@@ -7,7 +7,6 @@ mod client;
 mod error;
 mod existing;
 mod groups;
-mod hub_version;
 mod item_result;
 mod limiter;
 mod listing;
