@@ -305,6 +305,8 @@ impl Control {
             return None;
         }
         self.settling = true;
+        // After an overload, say, a round is no longer one burst.
+        self.first = false;
         self.probing = to > self.limit;
         if to < self.limit {
             self.streak = 0;
@@ -657,6 +659,23 @@ mod tests {
             change = c.answered(epoch, "write", (50 + 2 * (i + 1)) * MS).or(change);
         }
         assert_eq!(change.map(|c| c.to), Some(2 * INITIAL));
+    }
+
+    #[test]
+    fn an_overload_in_the_first_round_ends_the_first_round() {
+        let mut c = Control::new(64);
+        let epoch = (1..=INITIAL).map(|in_flight| c.sent(in_flight)).last().expect("sent");
+        assert_eq!(c.overloaded(epoch).map(|c| c.to), Some(INITIAL / 2));
+        // The next rounds are judged as any other: the settling one, then
+        // one with no queue, which grows the limit by one, not twofold.
+        let mut last = None;
+        for _ in 0..2 {
+            let epoch = (1..=c.limit()).map(|in_flight| c.sent(in_flight)).last().expect("sent");
+            for _ in 0..c.limit() {
+                last = c.answered(epoch, "write", 50 * MS).or(last);
+            }
+        }
+        assert_eq!(last.map(|c| (c.from, c.to)), Some((INITIAL / 2, INITIAL / 2 + 1)));
     }
 
     #[test]
