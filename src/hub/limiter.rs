@@ -7,9 +7,9 @@
 //! Vegas (delay-based) limiters, aiming at a queue of less than one request.
 //! The least round trip seen is the hub with an empty queue. A round is as
 //! many answers as the limit, all to requests sent under that limit; the
-//! round trip of the round is that of its answer a quarter of the way from
-//! the fastest (so that a slow answer or two do not count as a queue, and
-//! requests queued behind each other do). The requests in flight that cover
+//! round trip of the round is that of its answer that waited least, next to
+//! its kind's least (so that a slow answer or two do not count as a queue;
+//! requests queued behind each other all wait). The requests in flight that cover
 //! the round trip are `limit × least seen / round trip of the round`; the
 //! rest wait at the hub.
 //!
@@ -50,9 +50,6 @@ const GROW: f64 = 0.5;
 
 /// Above this many requests waiting at the hub, the limit drops.
 const DROP: f64 = 0.9;
-
-/// Where in a round's answers, fastest first, the one that stands for the round is.
-const QUANTILE: f64 = 0.0;
 
 /// The most rounds the limit waits before growing again past a limit that
 /// made a queue.
@@ -286,12 +283,10 @@ impl Control {
         }
     }
 
-    /// The answer that stands for the round: [`QUANTILE`] of the way from
-    /// the fastest (by its kind's least round trip over its own).
-    fn round_trip(&mut self) -> Answer {
-        self.answers.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let at = ((self.answers.len() - 1) as f64 * QUANTILE) as usize;
-        self.answers[at]
+    /// The answer that stands for the round: the one that waited least
+    /// (the highest ratio of its kind's least round trip to its own).
+    fn round_trip(&self) -> Answer {
+        *self.answers.iter().max_by(|a, b| a.0.total_cmp(&b.0)).expect("a round has answers")
     }
 
     fn new_round(&mut self) {

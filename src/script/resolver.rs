@@ -54,7 +54,8 @@ impl ModuleResolver for Resolver {
         if let Some(module) = self.bundled.borrow().get(path) {
             return Ok(module.clone());
         }
-        let (text, origin) = match bundled::module(path) {
+        let embedded = bundled::module(path);
+        let (text, origin) = match embedded {
             Some(module) => (module.source.to_string(), module.path.to_string()),
             None => {
                 let file = self.file(source, path);
@@ -71,7 +72,7 @@ impl ModuleResolver for Resolver {
         let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
             .map_err(|e| Box::new(EvalAltResult::ErrorInModule(origin, e, pos)))?
             .into();
-        if bundled::module(path).is_some() {
+        if embedded.is_some() {
             self.bundled.borrow_mut().insert(path.to_string(), module.clone());
         }
         Ok(module)
