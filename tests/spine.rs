@@ -79,6 +79,53 @@ fn script_declares_its_command_line() {
         .expect_stdout("hello ann\ncommand=hello dry_run=false\n");
 }
 
+/// A script whose commands are given as functions: each prints that it
+/// ran, and `bye`'s imports a module (`farewell.rhai`) that prints too.
+const LAZY: &str = r#"
+let a = cli(#{
+    name: "tool", about: "Two commands",
+    flags: [ #{ name: "tag", short: "t", kind: "string" }, #{ name: "json" } ],
+    commands: #{
+        hello: || { eprint("spec of hello"); #{ about: "Say hello", args: [#{ name: "who", required: true }] } },
+        bye: || { import "farewell" as farewell; #{ about: "Say bye", flags: farewell::flags() } },
+        broken: || "not a map",
+    } });
+print(`command=${a.command} tag=${a.tag} who=${a.who} soon=${a.soon}`);
+"#;
+
+#[test]
+fn a_command_given_as_a_function_is_called_only_when_chosen() {
+    let tool_with = |script: &str, args: &[&str]| {
+        Test::new()
+            .file("tool.rhai", script)
+            .file("farewell.rhai", "eprint(\"farewell imported\");\nfn flags() { [#{ name: \"soon\" }] }")
+            .args(args)
+            .run()
+    };
+    let tool = |args: &[&str]| tool_with(LAZY, args);
+    // The tag's value is another command's name: it is read as the value.
+    let hello = tool(&["tool.rhai", "-t", "bye", "hello", "bob", "--json"]).expect_status(0);
+    assert_eq!(hello.stdout, "command=hello tag=bye who=bob soon=\n", "{hello}");
+    assert_eq!(hello.stderr, "spec of hello\n", "only hello's spec runs: {hello}");
+
+    let bye = tool(&["tool.rhai", "--tag", "hello", "bye", "--soon"]).expect_status(0);
+    assert_eq!(bye.stdout, "command=bye tag=hello who= soon=true\n", "{bye}");
+    assert_eq!(bye.stderr, "farewell imported\n", "{bye}");
+
+    let help = tool(&["tool.rhai", "bye", "--help"]).expect_status(0);
+    assert!(help.stdout.contains("Say bye") && help.stdout.contains("--soon"), "{help}");
+
+    // The top-level help, and a command clap must suggest for, read them all.
+    let sound = LAZY.replace("        broken: || \"not a map\",\n", "");
+    let top = tool_with(&sound, &["tool.rhai", "--help"]).expect_status(0);
+    assert!(top.stdout.contains("Say hello") && top.stdout.contains("Say bye"), "{top}");
+    assert!(top.stderr.contains("spec of hello") && top.stderr.contains("farewell imported"), "{top}");
+    let broken = tool(&["tool.rhai", "--help"]).expect_status(2);
+    assert!(broken.stderr.contains("command `broken` must return a map"), "{broken}");
+    let typo = tool(&["tool.rhai", "helo"]).expect_status(2);
+    assert!(typo.stderr.contains("command `broken` must return a map"), "{typo}");
+}
+
 #[test]
 fn script_errors_show_the_place() {
     let out =

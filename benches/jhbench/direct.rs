@@ -1,8 +1,9 @@
 //! The hub's limit: the most direct client for each job, written here with
 //! reqwest + tokio. Creation is one `POST /hub/api/users` with every name;
 //! delete, set-admin and set-password keep `--limit-concurrency` requests in
-//! flight (all of them when there are fewer); listing reads the first page,
-//! then all the others at once. No retries, no validation, no output.
+//! flight (all of them when there are fewer); listing reads the first page
+//! and the quota listing, then all the other pages at once. No retries, no
+//! validation, no output.
 
 use std::time::Duration;
 
@@ -84,8 +85,12 @@ impl Direct {
     }
 
     /// Every user: the first page tells the total, the rest come at once.
+    /// The quota listing goes with the first page, as `manage-users list`
+    /// asks for it too (its Quota column).
     pub async fn list(&self) -> Vec<Value> {
-        let first = self.page(0).await;
+        let (first, (status, quota)) =
+            futures::join!(self.page(0), self.send(Method::GET, "/hub/admin/api/quota", None, false));
+        assert_eq!(status, 200, "GET /hub/admin/api/quota: {quota}");
         let total = first["_pagination"]["total"].as_u64().unwrap_or(0) as usize;
         let mut users: Vec<Value> = first["items"].as_array().cloned().unwrap_or_default();
         let offsets: Vec<usize> = (users.len()..total).step_by(PAGE).collect();

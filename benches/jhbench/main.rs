@@ -13,7 +13,8 @@
 //!
 //! 1. the hub's limit: a direct reqwest + tokio client (module `direct`):
 //!    one batch request for creation, 32 requests in flight for the rest
-//!    (`--limit-concurrency`; 1,000 at once is slower), every page at once;
+//!    (`--limit-concurrency`; 1,000 at once is slower), every page at once
+//!    (with the quota listing, which `list` also asks for);
 //! 2. jhctl: the bundled scripts through the release binary
 //!    (`CARGO_BIN_EXE_jhctl`, which `cargo bench` builds with the bench
 //!    profile);

@@ -11,11 +11,16 @@
 //! Flags declared at the top are global: they may stand before or after
 //! the subcommand. The result is one map: every flag and argument by name
 //! (`-` read as `_`), `command` and `subcommand` for the chosen ones.
+//!
+//! A command's spec may also be a function that returns it. Only the
+//! chosen command's function is called (all of them for the top-level help
+//! or when the command cannot be told from the arguments), so a script
+//! with many commands imports the module behind each one only when it runs.
 
 use std::cell::RefCell;
 
 use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command};
-use rhai::{Array, Dynamic, EvalAltResult, Map};
+use rhai::{Array, Dynamic, EvalAltResult, FnPtr, Map};
 
 use super::error::{bad_input, exit};
 
@@ -33,21 +38,27 @@ pub fn script_args() -> Vec<String> {
     SCRIPT.with(|s| s.borrow().1.clone())
 }
 
+/// Calls a command's spec function (see the module doc).
+pub type CallSpec<'a> = dyn FnMut(&FnPtr) -> Result<Dynamic, Box<EvalAltResult>> + 'a;
+
 /// Builds the clap command from `spec`, parses the script's arguments, and
 /// returns the values. `--help` prints help and stops with status 0; a bad
-/// argument prints clap's error and stops with status 2.
-pub fn parse(spec: &Map) -> Result<Map, Box<EvalAltResult>> {
+/// argument prints clap's error and stops with status 2. `call` turns a
+/// command given as a function into its spec.
+pub fn parse(spec: &Map, call: &mut CallSpec) -> Result<Map, Box<EvalAltResult>> {
     let (script, args) = SCRIPT.with(|s| s.borrow().clone());
     let name = get_str(spec, "name").unwrap_or_else(|| script.clone());
-    let command = build(spec, &name, true)?.bin_name(format!("jhctl {name}"));
-    let argv = std::iter::once(name.clone()).chain(args);
-    let matches = match command.try_get_matches_from(argv) {
-        Ok(m) => m,
-        Err(e) => {
-            let _ = e.print();
-            return Err(exit(if e.use_stderr() { 2 } else { 0 }));
-        }
-    };
+    let mut spec = spec.clone();
+    let chosen = chosen_command(&spec, &args);
+    resolve_commands(&mut spec, chosen.as_deref(), call)?;
+    let mut matches = try_parse(&spec, &name, &args)?;
+    if chosen.is_some() && matches.subcommand_name() != chosen.as_deref() {
+        // The arguments named another command than the scan found: parse
+        // again with every command's spec.
+        resolve_commands(&mut spec, None, call)?;
+        matches = try_parse(&spec, &name, &args)?;
+    }
+    let spec = &spec;
     let mut out = Map::new();
     collect(spec, &matches, &mut out);
     out.insert("command".into(), Dynamic::UNIT);
@@ -82,6 +93,90 @@ pub fn parse(spec: &Map) -> Result<Map, Box<EvalAltResult>> {
     Ok(out)
 }
 
+/// Parses `args` against `spec`; help and errors stop the script.
+fn try_parse(spec: &Map, name: &str, args: &[String]) -> Result<ArgMatches, Box<EvalAltResult>> {
+    let command = build(spec, name, true)?.bin_name(format!("jhctl {name}"));
+    let argv = std::iter::once(name.to_string()).chain(args.iter().cloned());
+    command.try_get_matches_from(argv).map_err(|e| {
+        let _ = e.print();
+        exit(if e.use_stderr() { 2 } else { 0 })
+    })
+}
+
+/// The command `args` name, read past the top-level flags (and their
+/// values); `None` when it cannot be told for sure (help, an unknown
+/// flag, a flag taking several values, no command).
+fn chosen_command(spec: &Map, args: &[String]) -> Option<String> {
+    let commands = commands(spec)?;
+    let flags = list(spec, "flags");
+    if flags.iter().any(|f| kind(f) == "list") {
+        return None;
+    }
+    // Whether the flag named `long` (or with `short`) takes a value.
+    let takes_value = |long: Option<&str>, short: Option<char>| {
+        flags.iter().find_map(|f| {
+            let name = get_str(f, "name");
+            let letter = get_str(f, "short").and_then(|s| s.chars().next());
+            let hit = (long.is_some() && name.as_deref() == long) || (short.is_some() && letter == short);
+            hit.then(|| kind(f) != "bool")
+        })
+    };
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        if let Some(long) = word.strip_prefix("--") {
+            if long.is_empty() {
+                return None;
+            }
+            if long.contains('=') {
+                continue;
+            }
+            if takes_value(Some(long), None)? {
+                words.next();
+            }
+        } else if let Some(short) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
+            let letter = short.chars().next();
+            // `-n NS`, or `-nNS` with the value attached.
+            if takes_value(None, letter)? && short.chars().count() == 1 {
+                words.next();
+            }
+        } else {
+            return commands.contains_key(word.as_str()).then(|| word.clone());
+        }
+    }
+    None
+}
+
+/// Calls the spec functions among `spec`'s commands: `only` that one, or
+/// every one when `None`. Nested commands are resolved in full.
+fn resolve_commands(spec: &mut Map, only: Option<&str>, call: &mut CallSpec) -> Result<(), Box<EvalAltResult>> {
+    let Some(mut commands) = commands(spec) else { return Ok(()) };
+    for (name, entry) in commands.iter_mut() {
+        if only.is_some_and(|only| only != name.as_str()) {
+            continue;
+        }
+        if let Some(f) = entry.clone().try_cast::<FnPtr>() {
+            let value = call(&f)?;
+            let mut sub = value.try_cast::<Map>().ok_or_else(|| {
+                bad_input(format!("cli(): the function of command `{name}` must return a map (its spec)"))
+            })?;
+            resolve_commands(&mut sub, None, call)?;
+            *entry = sub.into();
+        } else if let Some(mut sub) = entry.read_lock::<Map>().map(|m| m.clone()) {
+            if commands_need_call(&sub) {
+                resolve_commands(&mut sub, None, call)?;
+                *entry = sub.into();
+            }
+        }
+    }
+    spec.insert("commands".into(), commands.into());
+    Ok(())
+}
+
+/// Whether any command of `spec` is still a function.
+fn commands_need_call(spec: &Map) -> bool {
+    commands(spec).is_some_and(|c| c.values().any(|v| v.is::<FnPtr>()))
+}
+
 fn build(spec: &Map, name: &str, top: bool) -> Result<Command, Box<EvalAltResult>> {
     let mut cmd = Command::new(name.to_string());
     if let Some(about) = get_str(spec, "about") {
@@ -109,10 +204,14 @@ fn build(spec: &Map, name: &str, top: bool) -> Result<Command, Box<EvalAltResult
     }
     if let Some(commands) = commands(spec) {
         for (sub, sub_spec) in commands {
-            let sub_spec = sub_spec
-                .read_lock::<Map>()
-                .map(|m| m.clone())
-                .ok_or_else(|| bad_input(format!("cli(): command `{sub}` must be a map")))?;
+            if sub_spec.is::<FnPtr>() {
+                // Not chosen: its spec is never read.
+                cmd = cmd.subcommand(Command::new(sub.to_string()));
+                continue;
+            }
+            let sub_spec = sub_spec.read_lock::<Map>().map(|m| m.clone()).ok_or_else(|| {
+                bad_input(format!("cli(): command `{sub}` must be a map, or a function that returns one"))
+            })?;
             cmd = cmd.subcommand(build(&sub_spec, &sub, false)?);
         }
     }
@@ -258,4 +357,59 @@ fn list_of_lists(map: &Map, key: &str) -> Vec<Vec<String>> {
 
 fn commands(spec: &Map) -> Option<Map> {
     spec.get("commands").and_then(|c| c.read_lock::<Map>().map(|m| m.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Map {
+        let flag = |name: &str, short: Option<&str>, kind: &str| {
+            let mut f = Map::new();
+            f.insert("name".into(), name.into());
+            if let Some(short) = short {
+                f.insert("short".into(), short.into());
+            }
+            f.insert("kind".into(), kind.into());
+            Dynamic::from(f)
+        };
+        let mut commands = Map::new();
+        commands.insert("list".into(), Map::new().into());
+        commands.insert("delete".into(), Map::new().into());
+        let mut spec = Map::new();
+        spec.insert(
+            "flags".into(),
+            vec![flag("url", None, "string"), flag("json", None, "bool"), flag("namespace", Some("n"), "string")]
+                .into(),
+        );
+        spec.insert("commands".into(), commands.into());
+        spec
+    }
+
+    fn chosen(args: &[&str]) -> Option<String> {
+        chosen_command(&spec(), &args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn the_command_is_read_past_the_top_level_flags_and_their_values() {
+        assert_eq!(chosen(&["list", "--csv"]).as_deref(), Some("list"));
+        assert_eq!(chosen(&["--url", "delete", "list"]).as_deref(), Some("list"));
+        assert_eq!(chosen(&["--url=x", "--json", "-n", "list", "delete", "f.csv"]).as_deref(), Some("delete"));
+        assert_eq!(chosen(&["-nlist", "delete"]).as_deref(), Some("delete"));
+    }
+
+    #[test]
+    fn anything_unsure_names_no_command() {
+        for args in
+            [&["--help"][..], &["-h", "list"], &["--verbose", "list"], &["--", "list"], &["lst"], &[], &["--url"]]
+        {
+            assert_eq!(chosen(args), None, "{args:?}");
+        }
+        let mut with_list = spec();
+        let mut flag = Map::new();
+        flag.insert("name".into(), "tags".into());
+        flag.insert("kind".into(), "list".into());
+        with_list.insert("flags".into(), vec![Dynamic::from(flag)].into());
+        assert_eq!(chosen_command(&with_list, &["list".to_string()]), None, "a flag of many values");
+    }
 }
