@@ -127,6 +127,26 @@ fn a_command_given_as_a_function_is_called_only_when_chosen() {
 }
 
 #[test]
+fn roster_write_puts_a_key_under_another_header() {
+    let code = r#"
+        let users = [#{ name: "ann", admin: true, groups: ["a", "b"] }, #{ name: "bob", admin: false, groups: [] }];
+        roster::write("out.csv", users, [["username", "name"], "admin", "groups"]);
+        let back = roster::read("out.csv");
+        `${back[0].username} ${back[0].admin} ${back[0].groups} ${back[1].username}`
+    "#;
+    let test = Test::new().args(["eval", code]);
+    test.run().expect_status(0).expect_stdout("ann true [\"a\", \"b\"] bob\n");
+    let text = std::fs::read_to_string(test.dir().join("out.csv")).unwrap();
+    assert!(text.starts_with("username,admin,groups\n"), "{text}");
+
+    let bad = Test::new()
+        .args(["eval", r#"roster::write("out.csv", [#{ name: "ann" }], [["username", "name", "x"]])"#])
+        .run()
+        .expect_status(2);
+    assert!(bad.stderr.contains("must be a key or [header, key]"), "{bad}");
+}
+
+#[test]
 fn script_errors_show_the_place() {
     let out =
         Test::new().file("oops.rhai", "let x = 1;\nlet y = x + nope;\n").args(["oops.rhai"]).run().expect_status(1);

@@ -5,7 +5,7 @@ use std::path::Path;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
-use super::error::thrown;
+use super::error::{bad_input, thrown};
 use super::runtime::Context;
 use crate::roster::{self, Cell, ReadOptions, Row};
 
@@ -65,6 +65,21 @@ pub fn cells(rows: &Array, columns: &[String]) -> Vec<Vec<Cell>> {
             None => vec![cell(row)],
         })
         .collect()
+}
+
+/// The headers and the keys of `columns`: each a key, or `[header, key]`.
+fn headers_and_keys(columns: &Array) -> Result<(Vec<String>, Vec<String>), Box<EvalAltResult>> {
+    columns
+        .iter()
+        .map(|column| match column.read_lock::<Array>() {
+            Some(pair) if pair.len() == 2 => Ok((pair[0].to_string(), pair[1].to_string())),
+            Some(_) => Err(bad_input(format!(
+                "roster::write: column {column} must be a key or [header, key], e.g. [\"username\", \"name\"]"
+            ))),
+            None => Ok((column.to_string(), column.to_string())),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(|pairs| pairs.into_iter().unzip())
 }
 
 /// Reading and writing roster files.
@@ -128,17 +143,20 @@ pub mod roster_module {
         write_columns(path, rows, columns.into_iter().map(Dynamic::from).collect())
     }
 
-    /// Writes rows with the given columns, in that order.
+    /// Writes rows with the given columns, in that order. A column is a
+    /// key of the rows, or `[header, key]` to write a key under another
+    /// header (the users of `hub.users()` as a roster: `["username", "name"]`).
     ///
-    /// Throws when: the file cannot be written.
+    /// Throws when: the file cannot be written, or a column is neither.
     ///
     /// ```rhai
     /// roster::write("users.csv", rows, ["username", "admin"]);
+    /// roster::write("backup.csv", hub.users(), [["username", "name"], "admin", "groups"]);
     /// ```
     #[rhai_fn(name = "write", return_raw)]
     pub fn write_columns(path: &str, rows: Array, columns: Array) -> Result<(), Box<EvalAltResult>> {
-        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
-        roster::write(Path::new(path), &columns, &cells(&rows, &columns)).map_err(thrown)
+        let (headers, keys) = headers_and_keys(&columns)?;
+        roster::write(Path::new(path), &headers, &cells(&rows, &keys)).map_err(thrown)
     }
 
     /// Parses a boolean as roster files write it: true/false, 1/0, yes/no,
