@@ -154,27 +154,20 @@ fn resolve_commands(spec: &mut Map, only: Option<&str>, call: &mut CallSpec) -> 
         if only.is_some_and(|only| only != name.as_str()) {
             continue;
         }
-        if let Some(f) = entry.clone().try_cast::<FnPtr>() {
-            let value = call(&f)?;
-            let mut sub = value.try_cast::<Map>().ok_or_else(|| {
+        let mut sub = match entry.clone().try_cast::<FnPtr>() {
+            Some(f) => call(&f)?.try_cast::<Map>().ok_or_else(|| {
                 bad_input(format!("cli(): the function of command `{name}` must return a map (its spec)"))
-            })?;
-            resolve_commands(&mut sub, None, call)?;
-            *entry = sub.into();
-        } else if let Some(mut sub) = entry.read_lock::<Map>().map(|m| m.clone()) {
-            if commands_need_call(&sub) {
-                resolve_commands(&mut sub, None, call)?;
-                *entry = sub.into();
-            }
-        }
+            })?,
+            None => match entry.read_lock::<Map>() {
+                Some(map) => map.clone(),
+                None => continue,
+            },
+        };
+        resolve_commands(&mut sub, None, call)?;
+        *entry = sub.into();
     }
     spec.insert("commands".into(), commands.into());
     Ok(())
-}
-
-/// Whether any command of `spec` is still a function.
-fn commands_need_call(spec: &Map) -> bool {
-    commands(spec).is_some_and(|c| c.values().any(|v| v.is::<FnPtr>()))
 }
 
 fn build(spec: &Map, name: &str, top: bool) -> Result<Command, Box<EvalAltResult>> {
