@@ -264,9 +264,8 @@ impl Control {
     /// served them one after another, so the answers came back a service
     /// time apart, and the fastest took the round trip with an empty
     /// queue. What covers the round trip is then `fastest / service time`
-    /// requests: the limit doubles when that is more than it, and drops to
-    /// it otherwise (a hub on the same machine needs one or two; a hub far
-    /// away, dozens).
+    /// requests, and the limit goes there, up or down, at most to the cap
+    /// (a hub on the same machine needs one or two; a hub far away, dozens).
     fn first_round(&mut self) -> Option<Change> {
         let rtts: Vec<Duration> = self.answers.iter().map(|a| a.1).collect();
         let (fastest, slowest) = (rtts.iter().min().copied(), rtts.iter().max().copied());
