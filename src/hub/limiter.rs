@@ -208,8 +208,7 @@ impl Control {
         if self.first {
             return self.first_round();
         }
-        let (ratio, round, least) = self.round_trip();
-        let median = self.median();
+        let ((ratio, round, least), median) = self.round_trip();
         let filled = self.filled;
         self.new_round();
         if std::mem::take(&mut self.settling) {
@@ -292,16 +291,13 @@ impl Control {
         self.move_to(to, why(covers < self.limit as f64 - DROP))
     }
 
-    /// The answer that stands for the round: the one that waited least
-    /// (the highest ratio of its kind's least round trip to its own).
-    fn round_trip(&self) -> Answer {
-        *self.answers.iter().max_by(|a, b| a.0.total_cmp(&b.0)).expect("a round has answers")
-    }
-
-    /// The median of the round's ratios: what a typical answer waited.
-    fn median(&mut self) -> f64 {
+    /// The answer that stands for the round, the one that waited least
+    /// (the highest ratio of its kind's least round trip to its own), and
+    /// the median ratio (what a typical answer waited).
+    fn round_trip(&mut self) -> (Answer, f64) {
         self.answers.sort_by(|a, b| a.0.total_cmp(&b.0));
-        self.answers[self.answers.len() / 2].0
+        let least_waited = *self.answers.last().expect("a round has answers");
+        (least_waited, self.answers[self.answers.len() / 2].0)
     }
 
     fn new_round(&mut self) {
