@@ -25,6 +25,11 @@
 //! `GET /hub/api/user` every 100 ms straight to the hub, as a student
 //! would, and the report sets its times next to the idle hub's.
 //!
+//! `--limit-sweep 8,16,24` also times set-admin and delete with the
+//! hub-limit client at each of those numbers of requests in flight, in the
+//! same runs: what each buys in time, what it costs the hub's CPU per
+//! request, and how long a click waits meanwhile.
+//!
 //! Latency is added by a TCP proxy on loopback (module `proxy`). The hub's
 //! sqlite database lives on tmpfs (`--hub-dir`). The report is Markdown on
 //! stdout (bench/RESULTS.md holds one); progress goes to stderr. A run for
@@ -59,7 +64,7 @@ use clap::Parser;
 use direct::Direct;
 use fake_k8s::FakeCluster;
 use hub::TestHub;
-use stats::{Job, Mode, Results, Sample};
+use stats::{Job, Mode, Results, Sample, Sweep};
 
 /// Benchmark jhctl against the hub's limit and against one request at a time.
 #[derive(Debug, Parser)]
@@ -91,6 +96,11 @@ pub struct Options {
     /// hub spends its time on connections).
     #[arg(long, default_value_t = 32)]
     limit_concurrency: usize,
+    /// Also time set-admin and delete with the hub-limit client at each of
+    /// these numbers of requests in flight, e.g. 8,16,24: what each number
+    /// gains in time, costs the hub in CPU, and costs a student's click.
+    #[arg(long, value_delimiter = ',')]
+    limit_sweep: Vec<usize>,
     /// Give jhctl `--concurrency N` (default: jhctl's own default); the
     /// one-at-a-time column always uses 1.
     #[arg(long)]
@@ -194,6 +204,8 @@ pub struct Bench {
     pod_dir: PathBuf,
     endpoints: Vec<Endpoint>,
     results: Results,
+    /// The `--limit-sweep` measurements.
+    pub sweep: Sweep,
     startup: Vec<Extra>,
     rosters: Vec<Extra>,
     hash_time: Duration,
@@ -320,6 +332,7 @@ impl Bench {
             pod_dir,
             endpoints,
             results: Results::new(),
+            sweep: Sweep::new(),
             startup: Vec::new(),
             rosters: Vec::new(),
             hash_time,
@@ -328,6 +341,11 @@ impl Bench {
             started,
             load_before,
         }
+    }
+
+    /// The hub-limit client's requests in flight (`--limit-concurrency`).
+    pub fn opts_limit_concurrency(&self) -> usize {
+        self.opts.limit_concurrency
     }
 
     fn wants(&self, job: &str) -> bool {
@@ -345,6 +363,7 @@ impl Bench {
                     if run < self.opts.runs {
                         self.users_cycle(Mode::Limit, e, &set, run);
                         self.users_cycle(Mode::Jhctl, e, &set, run);
+                        self.sweep_cycle(e, &set, run);
                     }
                     if run < self.opts.slow_runs {
                         self.users_cycle(Mode::Seq, e, &set, run);
@@ -494,6 +513,41 @@ impl Bench {
         let hub_cpu = process::cpu_of(self.hub_pid).saturating_sub(hub_before);
         let sample = Sample { wall, hub_cpu, rss_kib: None, cpu: None, probe: probe.stop(self.runtime.handle()) };
         (sample, output)
+    }
+
+    /// set-admin and delete with the hub-limit client at each
+    /// `--limit-sweep` number of requests in flight; the hub is empty
+    /// before and after.
+    fn sweep_cycle(&mut self, e: usize, set: &UserSet, run: usize) {
+        let jobs: Vec<Job> = [Job::SetAdmin, Job::Delete].into_iter().filter(|j| self.wants(j.key())).collect();
+        if jobs.is_empty() {
+            return;
+        }
+        let latency = self.endpoints[e].latency_ms;
+        for in_flight in self.opts.limit_sweep.clone() {
+            let client = Direct::new(&self.endpoints[e].hub_url, self.hub.token(), in_flight);
+            self.runtime.block_on(self.setup_client().create(&set.names));
+            self.expect_users(set.n, Some(false), "create");
+            for &job in &jobs {
+                let sample = match job {
+                    Job::SetAdmin => self.time_limit(client.set_admin(&set.names, true)).0,
+                    _ => self.time_limit(client.delete(&set.names)).0,
+                };
+                eprintln!(
+                    "jhbench: [{:>6}] run {} · {} users · {latency} ms · {:<18} · {in_flight:>3} in flight {}",
+                    stats::duration(self.started.elapsed()),
+                    run + 1,
+                    set.n,
+                    job.key(),
+                    stats::duration(sample.wall),
+                );
+                self.sweep.entry((job, set.n, latency, in_flight)).or_default().push(sample);
+            }
+            if !jobs.contains(&Job::Delete) {
+                self.runtime.block_on(self.setup_client().delete(&set.names));
+            }
+            self.expect_users(0, None, "delete");
+        }
     }
 
     /// Keeps one measurement; `at` is (endpoint, run).

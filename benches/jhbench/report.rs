@@ -1,6 +1,7 @@
 //! The Markdown report: the hub-jobs table, where the time goes, start-up,
 //! rosters, the targets, and the machine it ran on.
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::fs;
 use std::time::Duration;
@@ -40,6 +41,7 @@ pub fn print(b: &Bench) {
     hub_jobs(b, &mut out);
     time_split(b, &mut out);
     probe_table(b, &mut out);
+    sweep_table(b, &mut out);
     extras(&mut out, "Start-up", &b.startup);
     extras(&mut out, "Rosters", &b.rosters);
     targets(b, &mut out);
@@ -301,6 +303,124 @@ fn probe_table(b: &Bench, out: &mut String) {
     let _ = writeln!(out);
 }
 
+/// The most a click may wait during set-admin and delete, over the idle
+/// hub's median (issue 12).
+const CLICK_TARGET: f64 = 3.0;
+
+/// One client's runs in the sweep table.
+struct Point {
+    label: String,
+    wall: Option<Duration>,
+    /// The hub's CPU per request, in ms.
+    per_request: Option<f64>,
+    /// The click's median over the idle hub's.
+    click: Option<f64>,
+    clicks: usize,
+}
+
+impl Point {
+    /// `samples` of `n` requests each.
+    fn of(b: &Bench, label: String, samples: &[stats::Sample], n: usize) -> Point {
+        let clicks: Vec<Duration> = samples.iter().flat_map(|s| s.probe.iter().copied()).collect();
+        let click = match (percentile(&clicks, 0.5), percentile(&b.idle_probe, 0.5)) {
+            (Some(busy), Some(idle)) => Some(busy.as_secs_f64() / idle.as_secs_f64().max(1e-9)),
+            _ => None,
+        };
+        Point {
+            label,
+            wall: stats::median(samples.iter().map(|s| s.wall)),
+            per_request: stats::median(samples.iter().map(|s| s.hub_cpu))
+                .map(|c| c.as_secs_f64() * 1000.0 / n.max(1) as f64),
+            click,
+            clicks: clicks.len(),
+        }
+    }
+
+    fn row(&self) -> String {
+        format!(
+            "{} | {} | {} | {} ({})",
+            self.label,
+            self.wall.map_or("–".into(), duration),
+            self.per_request.map_or("–".into(), |ms| format!("{ms:.2} ms")),
+            self.click.map_or("–".into(), |r| format!("{r:.2}×")),
+            self.clicks
+        )
+    }
+}
+
+/// The hub-limit client at each `--limit-sweep` number of requests in
+/// flight, next to its default and to jhctl: time, against the hub's CPU
+/// per request and a student's click; then jhctl against the fastest
+/// fixed number that keeps a click within [`CLICK_TARGET`].
+fn sweep_table(b: &Bench, out: &mut String) {
+    if b.sweep.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## The hub's limit by requests in flight\n");
+    let _ = writeln!(
+        out,
+        "The hub-limit client with a fixed number of requests in flight (`--limit-sweep`; {} is its default, the \
+         hub limit of the tables above), next to jhctl's adaptive limit, in the same runs. Time and hub CPU per \
+         request are medians; click: the probe's median during those runs over the idle hub's (clicks).\n",
+        b.opts_limit_concurrency()
+    );
+    let _ = writeln!(out, "| job | users | latency | in flight | time | hub CPU per request | click / idle |");
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let cells: BTreeSet<(Job, usize, u64)> = b.sweep.keys().map(|&(job, n, ms, _)| (job, n, ms)).collect();
+    let mut fair = Vec::new();
+    for (job, n, ms) in cells {
+        let mut fixed: Vec<Point> = b
+            .sweep
+            .range((job, n, ms, 0)..=(job, n, ms, usize::MAX))
+            .map(|(&(.., in_flight), samples)| Point::of(b, in_flight.to_string(), samples, n))
+            .collect();
+        let mut jhctl = None;
+        if let Some(cell) = b.results.get(&(job, n, ms)) {
+            let label = format!("{} (hub limit)", b.opts_limit_concurrency());
+            fixed.push(Point::of(b, label, cell.samples(Mode::Limit), n));
+            jhctl = Some(Point::of(b, "jhctl (adaptive)".into(), cell.samples(Mode::Jhctl), n));
+        }
+        for point in fixed.iter().chain(&jhctl) {
+            let _ = writeln!(out, "| {} | {} | {} | {} |", job.command(), fmt_count(n), latency(ms), point.row());
+        }
+        let best = fixed
+            .iter()
+            .filter(|p| p.click.is_some_and(|c| c <= CLICK_TARGET))
+            .filter_map(|p| Some((p.wall?, p)))
+            .min_by_key(|(wall, _)| *wall);
+        fair.push((job, n, ms, best.map(|(_, p)| p.label.clone()), best.map(|(w, _)| w), jhctl));
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "jhctl against the fastest of those fixed numbers that keeps a click within {CLICK_TARGET}× of idle \
+         (– when none does):\n"
+    );
+    let _ =
+        writeln!(out, "| job | users | latency | fastest fixed, click within {CLICK_TARGET}× | jhctl | jhctl / it |");
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (job, n, ms, label, wall, jhctl) in fair {
+        let jhctl_wall = jhctl.and_then(|p| p.wall);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            job.command(),
+            fmt_count(n),
+            latency(ms),
+            match (&label, wall) {
+                (Some(label), Some(wall)) => format!("{label}: {}", duration(wall)),
+                _ => "–".into(),
+            },
+            jhctl_wall.map_or("–".into(), duration),
+            match (jhctl_wall, wall) {
+                (Some(j), Some(w)) => ratio(j, w),
+                _ => "–".into(),
+            },
+        );
+    }
+    let _ = writeln!(out);
+}
+
 fn extras(out: &mut String, title: &str, extras: &[Extra]) {
     if extras.is_empty() {
         return;
@@ -410,7 +530,7 @@ fn targets(b: &Bench, out: &mut String) {
                 job.key(),
                 fmt_count(n),
                 latency(ms),
-                mark(r <= 3.0)
+                mark(r <= CLICK_TARGET)
             );
         }
     }

@@ -133,6 +133,10 @@ impl Cell {
 /// (job, users, latency in ms) → what was measured.
 pub type Results = BTreeMap<(Job, usize, u64), Cell>;
 
+/// The `--limit-sweep` runs: (job, users, latency in ms, requests in
+/// flight) → samples of the hub-limit client.
+pub type Sweep = BTreeMap<(Job, usize, u64, usize), Vec<Sample>>;
+
 /// The median (the mean of the middle two for an even count).
 pub fn median(values: impl Iterator<Item = Duration>) -> Option<Duration> {
     let mut v: Vec<Duration> = values.collect();
