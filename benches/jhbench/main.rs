@@ -205,7 +205,7 @@ pub struct Bench {
     endpoints: Vec<Endpoint>,
     results: Results,
     /// The `--limit-sweep` measurements.
-    pub sweep: Sweep,
+    sweep: Sweep,
     startup: Vec<Extra>,
     rosters: Vec<Extra>,
     hash_time: Duration,
@@ -341,11 +341,6 @@ impl Bench {
             started,
             load_before,
         }
-    }
-
-    /// The hub-limit client's requests in flight (`--limit-concurrency`).
-    pub fn opts_limit_concurrency(&self) -> usize {
-        self.opts.limit_concurrency
     }
 
     fn wants(&self, job: &str) -> bool {

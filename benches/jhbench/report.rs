@@ -261,8 +261,13 @@ fn clicks(times: &[Duration]) -> String {
 
 /// The probe's median during jhctl's runs over its idle median.
 fn probe_ratio(b: &Bench, cell: &Cell) -> Option<f64> {
+    over_idle(b, &cell.probe_jhctl)
+}
+
+/// The median of `clicks` over the idle hub's median.
+fn over_idle(b: &Bench, clicks: &[Duration]) -> Option<f64> {
     let idle = percentile(&b.idle_probe, 0.5)?;
-    let busy = percentile(&cell.probe_jhctl, 0.5)?;
+    let busy = percentile(clicks, 0.5)?;
     Some(busy.as_secs_f64() / idle.as_secs_f64().max(1e-9))
 }
 
@@ -322,16 +327,12 @@ impl Point {
     /// `samples` of `n` requests each.
     fn of(b: &Bench, label: String, samples: &[stats::Sample], n: usize) -> Point {
         let clicks: Vec<Duration> = samples.iter().flat_map(|s| s.probe.iter().copied()).collect();
-        let click = match (percentile(&clicks, 0.5), percentile(&b.idle_probe, 0.5)) {
-            (Some(busy), Some(idle)) => Some(busy.as_secs_f64() / idle.as_secs_f64().max(1e-9)),
-            _ => None,
-        };
         Point {
             label,
             wall: stats::median(samples.iter().map(|s| s.wall)),
             per_request: stats::median(samples.iter().map(|s| s.hub_cpu))
                 .map(|c| c.as_secs_f64() * 1000.0 / n.max(1) as f64),
-            click,
+            click: over_idle(b, &clicks),
             clicks: clicks.len(),
         }
     }
@@ -362,7 +363,7 @@ fn sweep_table(b: &Bench, out: &mut String) {
         "The hub-limit client with a fixed number of requests in flight (`--limit-sweep`; {} is its default, the \
          hub limit of the tables above), next to jhctl's adaptive limit, in the same runs. Time and hub CPU per \
          request are medians; click: the probe's median during those runs over the idle hub's (clicks).\n",
-        b.opts_limit_concurrency()
+        b.opts.limit_concurrency
     );
     let _ = writeln!(out, "| job | users | latency | in flight | time | hub CPU per request | click / idle |");
     let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -376,7 +377,7 @@ fn sweep_table(b: &Bench, out: &mut String) {
             .collect();
         let mut jhctl = None;
         if let Some(cell) = b.results.get(&(job, n, ms)) {
-            let label = format!("{} (hub limit)", b.opts_limit_concurrency());
+            let label = format!("{} (hub limit)", b.opts.limit_concurrency);
             fixed.push(Point::of(b, label, cell.samples(Mode::Limit), n));
             jhctl = Some(Point::of(b, "jhctl (adaptive)".into(), cell.samples(Mode::Jhctl), n));
         }
@@ -386,9 +387,21 @@ fn sweep_table(b: &Bench, out: &mut String) {
         let best = fixed
             .iter()
             .filter(|p| p.click.is_some_and(|c| c <= CLICK_TARGET))
-            .filter_map(|p| Some((p.wall?, p)))
+            .filter_map(|p| Some((p.wall?, &p.label)))
             .min_by_key(|(wall, _)| *wall);
-        fair.push((job, n, ms, best.map(|(_, p)| p.label.clone()), best.map(|(w, _)| w), jhctl));
+        let jhctl_wall = jhctl.and_then(|p| p.wall);
+        fair.push(format!(
+            "| {} | {} | {} | {} | {} | {} |",
+            job.command(),
+            fmt_count(n),
+            latency(ms),
+            best.map_or("–".into(), |(wall, label)| format!("{label}: {}", duration(wall))),
+            jhctl_wall.map_or("–".into(), duration),
+            match (jhctl_wall, best) {
+                (Some(j), Some((w, _))) => ratio(j, w),
+                _ => "–".into(),
+            },
+        ));
     }
     let _ = writeln!(out);
     let _ = writeln!(
@@ -399,24 +412,8 @@ fn sweep_table(b: &Bench, out: &mut String) {
     let _ =
         writeln!(out, "| job | users | latency | fastest fixed, click within {CLICK_TARGET}× | jhctl | jhctl / it |");
     let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
-    for (job, n, ms, label, wall, jhctl) in fair {
-        let jhctl_wall = jhctl.and_then(|p| p.wall);
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} |",
-            job.command(),
-            fmt_count(n),
-            latency(ms),
-            match (&label, wall) {
-                (Some(label), Some(wall)) => format!("{label}: {}", duration(wall)),
-                _ => "–".into(),
-            },
-            jhctl_wall.map_or("–".into(), duration),
-            match (jhctl_wall, wall) {
-                (Some(j), Some(w)) => ratio(j, w),
-                _ => "–".into(),
-            },
-        );
+    for row in fair {
+        let _ = writeln!(out, "{row}");
     }
     let _ = writeln!(out);
 }
