@@ -356,8 +356,11 @@ impl Bench {
             for run in 0..runs {
                 for e in 0..self.endpoints.len() {
                     if run < self.opts.runs {
-                        self.users_cycle(Mode::Limit, e, &set, run);
-                        self.users_cycle(Mode::Jhctl, e, &set, run);
+                        // Turns: neither client always runs first.
+                        let order = if run % 2 == 0 { [Mode::Limit, Mode::Jhctl] } else { [Mode::Jhctl, Mode::Limit] };
+                        for mode in order {
+                            self.users_cycle(mode, e, &set, run);
+                        }
                         self.sweep_cycle(e, &set, run);
                     }
                     if run < self.opts.slow_runs {

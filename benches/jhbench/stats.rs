@@ -120,6 +120,21 @@ impl Cell {
         median(self.jhctl.iter().map(|s| s.wall))
     }
 
+    /// jhctl's time over the limit's, run by run (`limits` holds one
+    /// sample a run, as `self.jhctl` does): the median of those ratios.
+    /// Each run measures both clients about half a minute apart, so a slow spell of
+    /// the machine weighs on the two alike.
+    pub fn paired(&self, limits: &[Sample]) -> Option<f64> {
+        let mut ratios: Vec<f64> =
+            self.jhctl.iter().zip(limits).map(|(j, l)| j.wall.as_secs_f64() / l.wall.as_secs_f64().max(1e-9)).collect();
+        if ratios.is_empty() {
+            return None;
+        }
+        ratios.sort_by(f64::total_cmp);
+        let mid = ratios.len() / 2;
+        Some(if ratios.len() % 2 == 1 { ratios[mid] } else { (ratios[mid - 1] + ratios[mid]) / 2.0 })
+    }
+
     /// One-at-a-time, scaled to the full user count when it was sampled.
     pub fn seq(&self) -> Option<Duration> {
         let measured = median(self.seq.iter().map(|s| s.wall))?;
