@@ -81,23 +81,27 @@ fn latency(ms: u64) -> String {
     format!("{ms} ms")
 }
 
-/// The limit a row is compared with: export's is the listing's.
-fn limit_of(b: &Bench, job: Job, n: usize, ms: u64, cell: &Cell) -> Option<Duration> {
+/// The cell whose hub-limit runs a row is compared with: export's are the
+/// listing's (writing the file is client work).
+fn limit_cell<'a>(b: &'a Bench, job: Job, n: usize, ms: u64, cell: &'a Cell) -> Option<&'a Cell> {
     if job == Job::Export {
-        return b.results.get(&(Job::List, n, ms)).and_then(Cell::limit);
+        return b.results.get(&(Job::List, n, ms));
     }
-    cell.limit()
+    Some(cell)
 }
 
-/// jhctl's time over the limit's: the median of the runs' own ratios
-/// (export against the listing's runs), or over the computed limit.
+/// The limit a row is compared with.
+fn limit_of(b: &Bench, job: Job, n: usize, ms: u64, cell: &Cell) -> Option<Duration> {
+    limit_cell(b, job, n, ms, cell)?.limit()
+}
+
+/// jhctl's time over the limit's: the median of the runs' own ratios, or
+/// over the computed limit.
 fn over_limit(b: &Bench, job: Job, n: usize, ms: u64, cell: &Cell) -> Option<f64> {
     if cell.computed_limit.is_some() {
-        let (j, l) = (cell.jhctl()?, cell.limit()?);
-        return Some(j.as_secs_f64() / l.as_secs_f64().max(1e-9));
+        return Some(stats::over(cell.jhctl()?, cell.limit()?));
     }
-    let owner = if job == Job::Export { b.results.get(&(Job::List, n, ms))? } else { cell };
-    cell.paired(&owner.limit)
+    cell.paired(&limit_cell(b, job, n, ms, cell)?.limit)
 }
 
 fn hub_jobs(b: &Bench, out: &mut String) {
@@ -275,9 +279,7 @@ fn probe_ratio(b: &Bench, cell: &Cell) -> Option<f64> {
 
 /// The median of `clicks` over the idle hub's median.
 fn over_idle(b: &Bench, clicks: &[Duration]) -> Option<f64> {
-    let idle = percentile(&b.idle_probe, 0.5)?;
-    let busy = percentile(clicks, 0.5)?;
-    Some(busy.as_secs_f64() / idle.as_secs_f64().max(1e-9))
+    Some(stats::over(percentile(clicks, 0.5)?, percentile(&b.idle_probe, 0.5)?))
 }
 
 fn probe_table(b: &Bench, out: &mut String) {
@@ -460,10 +462,10 @@ fn targets(b: &Bench, out: &mut String) {
     let mut misses = Vec::new();
     let mut worst: Option<(f64, String)> = None;
     for (&(job, n, ms), cell) in &b.results {
-        let Some(r) = over_limit(b, job, n, ms, cell) else { continue };
         if job == Job::PasswordsExec {
             continue; // its own target below
         }
+        let Some(r) = over_limit(b, job, n, ms, cell) else { continue };
         let what = format!("{} {} users {}: {r:.2}×", job.key(), fmt_count(cell.users), latency(ms));
         if r > 1.15 {
             misses.push(what.clone());

@@ -122,17 +122,10 @@ impl Cell {
 
     /// jhctl's time over the limit's, run by run (`limits` holds one
     /// sample a run, as `self.jhctl` does): the median of those ratios.
-    /// Each run measures both clients about half a minute apart, so a slow spell of
-    /// the machine weighs on the two alike.
+    /// Each run measures both clients about half a minute apart, so a slow
+    /// spell of the machine weighs on the two alike.
     pub fn paired(&self, limits: &[Sample]) -> Option<f64> {
-        let mut ratios: Vec<f64> =
-            self.jhctl.iter().zip(limits).map(|(j, l)| j.wall.as_secs_f64() / l.wall.as_secs_f64().max(1e-9)).collect();
-        if ratios.is_empty() {
-            return None;
-        }
-        ratios.sort_by(f64::total_cmp);
-        let mid = ratios.len() / 2;
-        Some(if ratios.len() % 2 == 1 { ratios[mid] } else { (ratios[mid - 1] + ratios[mid]) / 2.0 })
+        median_f64(self.jhctl.iter().zip(limits).map(|(j, l)| over(j.wall, l.wall)))
     }
 
     /// One-at-a-time, scaled to the full user count when it was sampled.
@@ -154,13 +147,18 @@ pub type Sweep = BTreeMap<(Job, usize, u64, usize), Vec<Sample>>;
 
 /// The median (the mean of the middle two for an even count).
 pub fn median(values: impl Iterator<Item = Duration>) -> Option<Duration> {
-    let mut v: Vec<Duration> = values.collect();
+    median_f64(values.map(|d| d.as_secs_f64())).map(Duration::from_secs_f64)
+}
+
+/// [`median`] of plain numbers.
+pub fn median_f64(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = values.collect();
     if v.is_empty() {
         return None;
     }
-    v.sort();
+    v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;
-    Some(if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2 })
+    Some(if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 })
 }
 
 /// `850 µs`, `12.3 ms`, `1.23 s`, `123 s`.
@@ -184,7 +182,12 @@ pub fn size(kib: u64) -> String {
     format!("{:.1} MB", kib as f64 * 1024.0 / 1e6)
 }
 
+/// `a / b` (a zero `b` counts as a nanosecond).
+pub fn over(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+}
+
 /// `a / b` as `1.07×`.
 pub fn ratio(a: Duration, b: Duration) -> String {
-    format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64().max(1e-9))
+    format!("{:.2}×", over(a, b))
 }
