@@ -66,13 +66,12 @@ pub struct Global {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a script file with its arguments.
+    /// Run a script file with its arguments (`--help` after the file is the script's).
     Run {
-        /// The `.rhai` file.
-        file: String,
-        /// Arguments for the script.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        // One list, so that everything after the file (`--help` too) goes to the script.
+        /// The `.rhai` file, then the script's arguments.
+        #[arg(value_name = "FILE [ARGS]", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
     },
     /// Evaluate Rhai code and print its value.
     Eval {

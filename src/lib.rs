@@ -15,4 +15,5 @@ pub mod roster;
 pub mod run;
 pub mod script;
 pub mod secret_text;
+pub mod state;
 pub mod username;

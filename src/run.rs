@@ -11,7 +11,7 @@ use clap::{CommandFactory, FromArgMatches};
 use crate::cli::{Cli, Command};
 use crate::hub::Token;
 use crate::script::runner::{self, Source};
-use crate::script::{build_engine, bundled, doc, runtime};
+use crate::script::{build_engine, bundled, completions, doc, runtime};
 
 /// Runs jhctl with the process's arguments; returns the exit status.
 pub fn run() -> i32 {
@@ -74,7 +74,8 @@ pub fn run() -> i32 {
             }
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "jhctl", &mut std::io::stdout());
+            let mut command = completions::with_bundled(Cli::command(), &context);
+            clap_complete::generate(shell, &mut command, "jhctl", &mut std::io::stdout());
             0
         }
         Command::Eval { code } => {
@@ -82,7 +83,7 @@ pub fn run() -> i32 {
             runner::eval(&engine, &Source { name: "<eval>", text: &code })
         }
         Command::Repl => crate::repl::run(&cwd, &context),
-        Command::Run { file, args } => run_file(&file, &args, &context),
+        Command::Run { words } => run_file(&words[0], &words[1..], &context),
         Command::Script(mut words) => {
             let name = words.remove(0);
             match bundled::script(&name) {

@@ -155,6 +155,16 @@ fn tokens_are_listed_filtered_created_once_and_revoked() {
     assert_eq!(made.stdout.matches(&token).count(), 1, "{made}");
     assert!(!made.stderr.contains(&token), "{made}");
     assert!(made.stdout.contains("expires 20"), "{made}");
+    // Issue #27: without --scopes the token silently got every scope of its owner.
+    assert!(
+        made.stderr.contains("⚠️  No --scopes: the token has every scope of its owner bob (all of an admin's rights, for an admin); give --scopes read:users,... to limit it"),
+        "{made}"
+    );
+    let (scoped, _) = jhctl(&hub, &[], &["tokens", "create", "bob", "--scopes", "read:users:name", "--dry-run"]);
+    let scoped = scoped.expect_status(0);
+    assert!(scoped.stdout.contains("📝 Would create a token for bob") && !scoped.stderr.contains("scope"), "{scoped}");
+    let (unscoped, _) = jhctl(&hub, &[], &["tokens", "create", "bob", "--dry-run"]);
+    assert!(unscoped.expect_status(0).stderr.contains("⚠️  No --scopes: the token has every scope of its owner bob"));
     assert_eq!(whoami(&hub, &token).expect_status(0).stdout, "bob\n");
     let (all, _) = jhctl(&hub, &[], &["tokens", "list", "--json", "bob"]);
     assert!(!all.stdout.contains(&token) && all.stdout.contains("grader"), "{all}");

@@ -7,6 +7,7 @@ mod harness;
 
 mod cluster;
 mod cluster_core;
+mod completions;
 mod concurrency;
 mod dry_run;
 mod end_of_term;

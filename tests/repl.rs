@@ -315,8 +315,8 @@ fn terminal_completes_with_tab_and_keeps_history_across_sessions() {
     keys(&mut pty, "hub.cr\t");
     pty.exp_string("create_group  create_users").unwrap();
     keys(&mut pty, "u\t");
-    pty.exp_string("jhctl> hub.create_users(").unwrap();
-    keys(&mut pty, "[\"dora\"])\r");
+    pty.exp_string("jhctl> hub.create_users").unwrap();
+    keys(&mut pty, "([\"dora\"])\r");
     pty.exp_string("dora  created").unwrap();
     // Usernames inside a hub call come from the hub (dora is new).
     keys(&mut pty, "hub.user(\"d\t");
@@ -390,4 +390,55 @@ fn terminal_ctrl_c_stops_the_running_input_not_the_session() {
     keys(&mut pty, "exit(4)\r");
     ends_with_status(pty, 4);
     drop(silent);
+}
+
+// Issue #27: `:save` wrote inputs without `;`, and `jhctl run` of the
+// saved session failed with "Expecting ';'".
+#[test]
+fn save_ends_each_statement_so_the_session_runs_again() {
+    let hub = TestHub::start();
+    let session = Test::new().hub(&hub).arg("repl").stdin(
+        "\
+let who = \"erin\"
+let made = hub.create_users([who])
+made[0].status // what the hub said
+:save session.rhai
+",
+    );
+    session.run().expect_stdout("created\n").expect_status(0);
+    let script = fs::read_to_string(session.dir().join("session.rhai")).unwrap();
+    assert_eq!(
+        script,
+        "//! Saved from `jhctl repl`.\n\nlet who = \"erin\";\nlet made = hub.create_users([who]);\n\
+         made[0].status // what the hub said\n;\n"
+    );
+    let (status, reply) = hub.api("DELETE", "/hub/api/users/erin", None);
+    assert_eq!(status, 204, "{reply}");
+    Test::new()
+        .hub(&hub)
+        .file("session.rhai", script)
+        .args(["run", "session.rhai"])
+        .run()
+        .expect_stderr("")
+        .expect_status(0);
+    assert!(hub.user("erin").is_some());
+}
+
+// Issue #27: Tab completed `hub.add_to` to `hub.add_to_group(`, and the
+// `(` typed next made two.
+#[test]
+fn terminal_completion_then_a_typed_paren_makes_one_call() {
+    let hub = TestHub::start();
+    hub.create_users(&["ann"], false);
+    let test = Test::new();
+    let mut pty = terminal(&test, hub.url(), hub.token());
+    keys(&mut pty, "hub.add_to\t");
+    pty.exp_string("jhctl> hub.add_to_group").unwrap();
+    keys(&mut pty, "(\"lab2\", [\"ann\"])\r");
+    pty.exp_string("ann   updated").unwrap();
+    pty.send_control('d').unwrap();
+    ends_with_status(pty, 0);
+    let groups = hub.groups();
+    assert_eq!(groups[0]["name"], "lab2");
+    assert_eq!(groups[0]["users"], serde_json::json!(["ann"]));
 }

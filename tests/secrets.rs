@@ -196,14 +196,16 @@ fn hub_without_quota(quota: &'static str) -> String {
     url
 }
 
+// Issue #27: the note came on every `list`; now once per hub and reason,
+// saying how to get the column, and again whenever the column is asked for.
 #[test]
-fn list_says_why_the_quota_column_is_left_out() {
+fn list_says_once_why_the_quota_column_is_left_out() {
     let table = "📋 Total users: 1\n\nUsername             Admin      Server     Last Activity\n\
                  ---------------------------------------------------------------\nann                             Stopped    Never\n";
     // The refusal's own text is the hub's (and may grow a hint); around it, the fix.
     let refused = (
         "the hub refused the quota listing (list quota: the hub answered ",
-        "); use the API token of a user with the admin flag (the quota API checks the admin flag, not the token's scopes)\n",
+        "); use the API token of a user with the admin flag (the quota API checks the admin flag, not the token's scopes)",
     );
     let cases = [
         ("403 Forbidden\r\nContent-Type: application/json\r\n\r\n{\"error\": \"Admin access required\"}", refused),
@@ -212,30 +214,39 @@ fn list_says_why_the_quota_column_is_left_out() {
             "404 Not Found\r\nContent-Type: text/html\r\n\r\n<html>404</html>",
             (
                 "this hub has no quota API (GET /hub/admin/api/quota answered 404); ",
-                "nothing to fix unless your hub keeps quota\n",
+                "the column needs the hub-side admin API of the aup-learning-cloud user guide (its quota system) on the hub",
             ),
         ),
     ];
+    let once = "; said once for this hub: `--columns username,quota` says it again\n";
     for (quota, (why, fix)) in cases {
         let url = hub_without_quota(quota);
-        let out = Test::new()
-            .env("JUPYTERHUB_URL", &url)
-            .env("JUPYTERHUB_TOKEN", "abcdefgh")
-            .args(["manage-users", "list"])
-            .run()
-            .expect_status(0);
-        assert_eq!(out.stdout, format!("✅ Connected to JupyterHub at {url}\n{table}"), "{out}");
+        let on = |test: Test| test.env("JUPYTERHUB_URL", &url).env("JUPYTERHUB_TOKEN", "abcdefgh");
+        let list = on(Test::new()).args(["manage-users", "list"]);
+        // Later runs on the same machine: the same state directory.
+        let state = list.home().join(".local/state");
+        let later = |args: &[&str]| on(Test::new()).env("XDG_STATE_HOME", &state).args(args).run();
+        let connected = format!("✅ Connected to JupyterHub at {url}\n");
+        let out = list.run().expect_status(0);
+        assert_eq!(out.stdout, format!("{connected}{table}"), "{out}");
         assert!(out.stderr.starts_with(&format!("⚠️  Quota column left out: {why}")), "{out}");
-        assert!(out.stderr.ends_with(fix), "{out}");
+        assert!(out.stderr.ends_with(&format!("{fix}{once}")), "{out}");
         assert_eq!(out.stderr.lines().count(), 1, "{out}");
+        // The next time: the table alone.
+        let out = later(&["manage-users", "list"]).expect_status(0).expect_stderr("");
+        assert_eq!(out.stdout, format!("{connected}{table}"), "{out}");
+        // Asked for by name: said again, every time.
+        for _ in 0..2 {
+            let out = later(&["manage-users", "list", "--columns", "username,quota"]).expect_status(0);
+            assert!(out.stderr.starts_with(&format!("⚠️  Quota column left out: {why}")), "{out}");
+            assert!(out.stderr.ends_with(&format!("{fix}\n")), "{out}");
+        }
         // Columns without quota: nothing to say.
-        let out = Test::new()
-            .env("JUPYTERHUB_URL", &url)
-            .env("JUPYTERHUB_TOKEN", "abcdefgh")
+        let out = on(Test::new())
             .args(["manage-users", "list", "--csv", "--columns", "username,admin"])
             .run()
             .expect_status(0)
             .expect_stdout("username,admin\nann,false\n");
-        assert_eq!(out.stderr, format!("✅ Connected to JupyterHub at {url}\n"));
+        assert_eq!(out.stderr, connected);
     }
 }

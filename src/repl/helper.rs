@@ -38,28 +38,20 @@ const KEYWORDS: [&str; 22] = [
     "throw", "try", "catch", "switch", "import", "true", "false", "print",
 ];
 
-/// One primitive: how a script calls it and whether it takes arguments.
-struct Primitive {
-    name: String,
-    call: bool,
-}
-
 /// The line editor's helper for one session.
 pub struct ReplHelper {
     engine: Rc<Engine>,
     names: Rc<RefCell<Names>>,
-    primitives: Vec<Primitive>,
+    /// The primitives' names (`hub.users`, `roster::read`).
+    primitives: Vec<String>,
     files: FilenameCompleter,
 }
 
 impl ReplHelper {
     /// A helper that completes from `engine`'s primitives and the session's `names`.
     pub fn new(engine: Rc<Engine>, names: Rc<RefCell<Names>>) -> ReplHelper {
-        let mut primitives: Vec<Primitive> = doc::entries(&engine)
-            .into_iter()
-            .map(|e| Primitive { call: e.signature.starts_with(&format!("{}(", e.name)), name: e.name })
-            .collect();
-        primitives.dedup_by(|a, b| a.name == b.name);
+        let mut primitives: Vec<String> = doc::entries(&engine).into_iter().map(|e| e.name).collect();
+        primitives.dedup();
         ReplHelper { engine, names, primitives, files: FilenameCompleter::new() }
     }
 
@@ -92,7 +84,7 @@ impl ReplHelper {
             out = self.members("", word);
             let names = self.names.borrow();
             let vars = names.vars.iter().map(|(name, _)| pair(name, name.clone()));
-            let functions = names.functions.iter().map(|f| pair(f, format!("{f}(")));
+            let functions = names.functions.iter().map(|f| pair(f, f.clone()));
             let words = KEYWORDS.iter().chain(&["hub"]).map(|k| pair(k, k.to_string()));
             let modules = ["roster::", "cluster::"].iter().map(|m| pair(m, m.to_string()));
             out.extend(vars.chain(functions).chain(words).chain(modules).filter(|p| p.replacement.starts_with(word)));
@@ -102,13 +94,15 @@ impl ReplHelper {
         (word_start, out)
     }
 
-    /// Primitives named `prefix` + something starting with `word`.
+    /// Primitives named `prefix` + something starting with `word`. A
+    /// function completes to its name alone: the `(` typed next is the
+    /// only one (issue #27: a completed `name(` and a typed `(` made two).
     fn members(&self, prefix: &str, word: &str) -> Vec<Pair> {
         self.primitives
             .iter()
-            .filter_map(|p| p.name.strip_prefix(prefix).map(|rest| (p, rest)))
-            .filter(|(_, rest)| !rest.contains(['.', ':']) && rest.starts_with(word))
-            .map(|(p, rest)| pair(rest, if p.call { format!("{rest}(") } else { rest.to_string() }))
+            .filter_map(|p| p.strip_prefix(prefix))
+            .filter(|rest| !rest.contains(['.', ':']) && rest.starts_with(word))
+            .map(|rest| pair(rest, rest.to_string()))
             .collect()
     }
 
@@ -135,11 +129,7 @@ impl ReplHelper {
         match command {
             ":doc" => {
                 let argument = argument.trim_start();
-                let pairs = self
-                    .primitives
-                    .iter()
-                    .filter(|p| p.name.starts_with(argument))
-                    .map(|p| pair(&p.name, p.name.clone()));
+                let pairs = self.primitives.iter().filter(|p| p.starts_with(argument)).map(|p| pair(p, p.clone()));
                 Ok((pos - argument.len(), pairs.collect()))
             }
             ":load" | ":save" => self.files.complete_path(line, pos),
@@ -231,17 +221,27 @@ mod tests {
     #[test]
     fn hub_methods_after_hub_dot() {
         let (start, found) = complete("let r = hub.create_u");
-        assert_eq!((start, found), (12, vec!["create_users(".to_string()]));
+        assert_eq!((start, found), (12, vec!["create_users".to_string()]));
         let (_, found) = complete("hub.");
-        assert!(found.contains(&"users(".to_string()) && found.contains(&"url".to_string()), "{found:?}");
+        assert!(found.contains(&"users".to_string()) && found.contains(&"url".to_string()), "{found:?}");
+    }
+
+    // Issue #27: `hub.add_to` Tab, then `(`, gave `hub.add_to_group((`.
+    #[test]
+    fn a_completed_function_leaves_the_paren_to_the_typist() {
+        let before = "hub.add_to";
+        let (start, found) = complete(before);
+        assert_eq!(found, ["add_to_group"]);
+        let line = format!("{}{}(", &before[..start], found[0]);
+        assert_eq!(line, "hub.add_to_group(");
     }
 
     #[test]
     fn module_functions_variables_keys_and_users() {
-        assert_eq!(complete("roster::re").1, ["read("]);
+        assert_eq!(complete("roster::re").1, ["read"]);
         assert_eq!(complete("u.ad").1, ["admin"]);
         assert_eq!(complete("print(rost").1, ["roster::", "roster_rows"]);
-        assert_eq!(complete("rep").1, ["report("]);
+        assert_eq!(complete("rep").1, ["report"]);
         assert_eq!(complete("hub.delete_users([\"al").1, ["albert\"", "alice\""]);
         assert_eq!(complete("print(\"al").1, Vec::<String>::new());
         assert_eq!(complete("").1, Vec::<String>::new());

@@ -171,9 +171,5 @@ impl Input {
 
 /// `$XDG_STATE_HOME/jhctl/history`, else `~/.local/state/jhctl/history`.
 fn history_file() -> Option<PathBuf> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| dirs::home_dir().map(|home| home.join(".local/state")))?;
-    Some(state.join("jhctl").join("history"))
+    Some(crate::state::dir()?.join("history"))
 }

@@ -148,7 +148,7 @@ impl Session {
     pub fn save(&self, path: &Path) -> std::io::Result<usize> {
         let mut script = String::from("//! Saved from `jhctl repl`.\n\n");
         for input in &self.saved {
-            script.push_str(input);
+            script.push_str(&as_statement(&self.engine, input));
             script.push('\n');
         }
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -239,6 +239,22 @@ impl Session {
 }
 
 /// The value a script terminated with (`exit(n)` or Ctrl-C), if it did.
+/// `input` as it stands in a saved script: ended with `;` when the next
+/// input would otherwise run on from it (`let x = 5`, then `x + 1`).
+/// Blocks (`for`, `if`, `fn`) need none.
+fn as_statement(engine: &Engine, input: &str) -> String {
+    let text = input.trim_end();
+    // A number cannot go on from the end of a statement (`()` could: `u.name ()` is a call).
+    if text.ends_with(';') || engine.compile(format!("{text}\n0")).is_ok() {
+        return text.to_string();
+    }
+    // A `//` comment on the last line would swallow the `;`.
+    match text.lines().last() {
+        Some(last) if last.contains("//") => format!("{text}\n;"),
+        _ => format!("{text};"),
+    }
+}
+
 fn terminated(err: &EvalAltResult) -> Option<&Dynamic> {
     match err {
         EvalAltResult::ErrorTerminated(value, _) => Some(value),
@@ -262,5 +278,33 @@ fn glance(value: &Dynamic) -> String {
     match text.char_indices().nth(50) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Issue #27: `:save` wrote inputs without `;`, so `jhctl run` failed
+    // with "Expecting ';'".
+    #[test]
+    fn saved_inputs_end_so_that_the_script_compiles() {
+        let engine = build_engine(Path::new("."), &Rc::default());
+        let cases = [
+            ("let x = 5", "let x = 5;"),
+            ("let m = #{ a: 1 }", "let m = #{ a: 1 };"),
+            ("x + 1 // one more", "x + 1 // one more\n;"),
+            ("m.a", "m.a;"),
+            ("print(x);", "print(x);"),
+            ("for i in 0..2 {\n    print(i)\n}", "for i in 0..2 {\n    print(i)\n}"),
+            ("fn twice(a) { a * 2 }", "fn twice(a) { a * 2 }"),
+            ("import \"report\" as report", "import \"report\" as report;"),
+        ];
+        for (input, saved) in cases {
+            assert_eq!(as_statement(&engine, input), saved, "{input}");
+        }
+        let script: Vec<String> = cases.iter().map(|(input, _)| as_statement(&engine, input)).collect();
+        let script = script.join("\n") + "\ntwice(m.a)\n";
+        assert!(engine.compile(&script).is_ok(), "{script}");
     }
 }

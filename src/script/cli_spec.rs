@@ -26,6 +26,86 @@ use super::error::{bad_input, exit};
 
 thread_local! {
     static SCRIPT: RefCell<(String, Vec<String>)> = const { RefCell::new((String::new(), Vec::new())) };
+    static CAPTURE: RefCell<Option<Capture>> = const { RefCell::new(None) };
+}
+
+/// What [`capture`] asked for and what it got.
+struct Capture {
+    /// Long names (and short letters) the command will be grafted under
+    /// already has as global flags: left out of the captured command.
+    taken: Taken,
+    /// The command the first `cli(spec)` built.
+    command: Option<Command>,
+}
+
+/// The long names and short letters of flags that are taken already.
+#[derive(Clone, Debug, Default)]
+pub struct Taken {
+    /// Long names, e.g. `url`, `dry-run`.
+    pub longs: Vec<String>,
+    /// Short letters, e.g. `n`, `v`.
+    pub shorts: Vec<char>,
+}
+
+/// Runs `run` (which runs a script) with `cli()` in capture mode: the
+/// script's first `cli(spec)` builds its whole command line (every
+/// command's spec resolved, so its modules are imported), keeps it and
+/// stops the script with `exit(0)` before anything else happens. Flags in
+/// `taken` are left out (the shell completions graft the command under
+/// jhctl, whose global flags reach every subcommand). Returns the command,
+/// or `None` when the script never called `cli()`.
+pub fn capture(taken: Taken, run: impl FnOnce()) -> Option<Command> {
+    CAPTURE.with(|c| *c.borrow_mut() = Some(Capture { taken, command: None }));
+    run();
+    CAPTURE.with(|c| c.borrow_mut().take().and_then(|c| c.command))
+}
+
+/// In capture mode: builds and keeps the whole command of `spec`.
+fn captured(spec: &Map, name: &str, call: &mut CallSpec) -> Result<Map, Box<EvalAltResult>> {
+    let Some(taken) = CAPTURE.with(|c| c.borrow().as_ref().map(|c| c.taken.clone())) else {
+        return Err(bad_input("cli(): not capturing"));
+    };
+    let mut spec = spec.clone();
+    resolve_commands(&mut spec, None, call)?;
+    without_taken(&mut spec, &taken);
+    let command = build(&spec, name, true)?;
+    CAPTURE.with(|c| {
+        if let Some(c) = c.borrow_mut().as_mut() {
+            c.command = Some(command);
+        }
+    });
+    Err(exit(0))
+}
+
+/// Removes the flags whose long name is taken, and the short letters that
+/// are taken, from `spec` and every command in it; and the groups of
+/// flags (`exclusive`, `one_of`), which may name a removed flag and do
+/// not change what completes.
+fn without_taken(spec: &mut Map, taken: &Taken) {
+    spec.remove("exclusive");
+    spec.remove("one_of");
+    let flags: Array = list(spec, "flags")
+        .into_iter()
+        .filter(|f| get_str(f, "name").is_none_or(|n| !taken.longs.contains(&n)))
+        .map(|mut f| {
+            if get_str(&f, "short").and_then(|s| s.chars().next()).is_some_and(|c| taken.shorts.contains(&c)) {
+                f.remove("short");
+            }
+            Dynamic::from(f)
+        })
+        .collect();
+    if spec.contains_key("flags") {
+        spec.insert("flags".into(), flags.into());
+    }
+    if let Some(mut commands) = commands(spec) {
+        for entry in commands.values_mut() {
+            if let Some(mut sub) = entry.read_lock::<Map>().map(|m| m.clone()) {
+                without_taken(&mut sub, taken);
+                *entry = sub.into();
+            }
+        }
+        spec.insert("commands".into(), commands.into());
+    }
 }
 
 /// Records the running script's name and raw arguments for `cli()` and `args`.
@@ -48,6 +128,9 @@ pub type CallSpec<'a> = dyn FnMut(&FnPtr) -> Result<Dynamic, Box<EvalAltResult>>
 pub fn parse(spec: &Map, call: &mut CallSpec) -> Result<Map, Box<EvalAltResult>> {
     let (script, args) = SCRIPT.with(|s| s.borrow().clone());
     let name = get_str(spec, "name").unwrap_or_else(|| script.clone());
+    if CAPTURE.with(|c| c.borrow().is_some()) {
+        return captured(spec, &name, call);
+    }
     let mut spec = spec.clone();
     let chosen = chosen_command(&spec, &args);
     resolve_commands(&mut spec, chosen.as_deref(), call)?;

@@ -50,6 +50,11 @@ pub fn failed(err: impl std::fmt::Display) -> Box<EvalAltResult> {
     throw(err.to_string(), EXIT_FAILED)
 }
 
+/// Something named does not exist (exit status 1, kind `not_found`).
+pub fn not_found(message: impl Into<String>) -> Box<EvalAltResult> {
+    throw_kind(message, EXIT_FAILED, "not_found")
+}
+
 /// Bad input (exit status 2, kind `bad_input`) from any displayable error.
 pub fn bad_input(err: impl std::fmt::Display) -> Box<EvalAltResult> {
     throw(err.to_string(), EXIT_USAGE)

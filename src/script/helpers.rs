@@ -270,6 +270,18 @@ pub mod helpers_module {
         }
     }
 
+    /// Whether the note `key` is said for the first time on this machine:
+    /// true once, then false (kept under `$XDG_STATE_HOME/jhctl`), for a
+    /// warning that should not repeat on every run. True every time when
+    /// there is nowhere to keep it.
+    ///
+    /// ```rhai
+    /// if first_time(`quota-404 ${hub.url}`) { eprint("⚠️  this hub has no quota API"); }
+    /// ```
+    pub fn first_time(key: &str) -> bool {
+        crate::state::first_time(key)
+    }
+
     /// The value of environment variable `name`, or `()` when unset.
     ///
     /// ```rhai

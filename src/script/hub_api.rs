@@ -12,7 +12,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::convert::{to_array, to_dynamic};
-use super::error::{bad_input, thrown};
+use super::error::{bad_input, not_found, thrown};
 use super::items::{by_name, items, merge};
 use super::runtime::{block_on, Context};
 use crate::hub::{HubClient, HubConfig, HubError, ItemResult, NewUser, Token, UserQuery};
@@ -69,6 +69,14 @@ impl Hub {
         let client = state.client.as_ref().expect("set above");
         Ok(client.with_dry_run(self.context.dry_run()))
     }
+}
+
+/// What `hub.group(name)` throws when the hub has no group `name`.
+fn missing_group(name: &str) -> String {
+    format!(
+        "no group `{name}` on this hub; `jhctl manage-users groups list` lists the groups, \
+         `hub.create_group(\"{name}\")` creates it"
+    )
 }
 
 fn results(list: Vec<ItemResult>) -> Result<Array, Box<EvalAltResult>> {
@@ -418,19 +426,24 @@ pub mod hub_module {
         to_array(&block_on(client.groups())?.map_err(thrown)?)
     }
 
-    /// One group as a map, or `()` when it does not exist.
+    /// One group as a map: `name`, `users` (member names), `roles`.
     ///
-    /// Throws when: the hub cannot be reached or refuses the token.
+    /// Throws when: there is no such group (kind `not_found`, "no group
+    /// `lab3` on this hub"; catch it to go on without the group); the hub
+    /// cannot be reached or refuses the token.
     ///
     /// ```rhai
     /// let g = hub.group("lab3");
+    /// print(g.users.len());
+    /// let maybe = ();
+    /// try { maybe = hub.group("lab9"); } catch (e) { if e.kind != "not_found" { throw e; } }
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn group(hub: &mut Hub, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
         match block_on(client.group(name))?.map_err(thrown)? {
             Some(group) => to_dynamic(&group),
-            None => Ok(Dynamic::UNIT),
+            None => Err(not_found(missing_group(name))),
         }
     }
 

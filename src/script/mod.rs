@@ -6,6 +6,7 @@ pub mod bundled;
 pub mod cli_module;
 pub mod cli_spec;
 pub mod cluster_api;
+pub mod completions;
 pub mod convert;
 pub mod doc;
 pub mod engine;
