@@ -120,7 +120,11 @@ fn readme_quick_start_blocks_do_what_the_text_says() {
 
     // 2. The guide's secret, read through the kubeconfig.
     let k8s = FakeCluster::start();
-    k8s.put_secret("jupyterhub", "jupyterhub-admin-credentials", &[("api-token", hub.token()), ("admin-password", "pw")]);
+    k8s.put_secret(
+        "jupyterhub",
+        "jupyterhub-admin-credentials",
+        &[("api-token", hub.token()), ("admin-password", "pw")],
+    );
     let kubeconfig = k8s.kubeconfig_path().to_str().unwrap();
     let out = shell.run(blocks[1], &[("KUBECONFIG", kubeconfig), ("JUPYTERHUB_URL", hub.url())]).expect_status(0);
     assert!(out.stdout.starts_with(&connected) && out.stdout.contains("📋 Total users: 0"), "{out}");
@@ -135,7 +139,10 @@ fn readme_quick_start_blocks_do_what_the_text_says() {
     assert_eq!(hub.user("student01").unwrap()["admin"], false);
     let groups: Vec<(String, serde_json::Value)> =
         hub.groups().iter().map(|g| (g["name"].as_str().unwrap().to_string(), g["users"].clone())).collect();
-    assert!(groups.contains(&("lab1".into(), serde_json::json!(["student01", "student02", "teacher01"]))), "{groups:?}");
+    assert!(
+        groups.contains(&("lab1".into(), serde_json::json!(["student01", "student02", "teacher01"]))),
+        "{groups:?}"
+    );
     assert!(groups.contains(&("staff".into(), serde_json::json!(["teacher01"]))), "{groups:?}");
     let sheet = std::fs::read_to_string(shell.work().join("sheet.csv")).unwrap();
     // Written as the hub takes each password: in no fixed order.
