@@ -60,14 +60,17 @@ pub fn capture(taken: Taken, run: impl FnOnce()) -> Option<Command> {
     CAPTURE.with(|c| c.borrow_mut().take().and_then(|c| c.command))
 }
 
-/// In capture mode: builds and keeps the whole command of `spec`.
-fn captured(spec: &Map, name: &str, call: &mut CallSpec) -> Result<Map, Box<EvalAltResult>> {
-    let Some(taken) = CAPTURE.with(|c| c.borrow().as_ref().map(|c| c.taken.clone())) else {
-        return Err(bad_input("cli(): not capturing"));
-    };
+/// What is taken already, when `cli()` is in capture mode.
+fn capturing() -> Option<Taken> {
+    CAPTURE.with(|c| c.borrow().as_ref().map(|c| c.taken.clone()))
+}
+
+/// In capture mode: builds and keeps the whole command of `spec`, then
+/// stops the script.
+fn captured(spec: &Map, name: &str, taken: &Taken, call: &mut CallSpec) -> Result<Map, Box<EvalAltResult>> {
     let mut spec = spec.clone();
     resolve_commands(&mut spec, None, call)?;
-    without_taken(&mut spec, &taken);
+    without_taken(&mut spec, taken);
     let command = build(&spec, name, true)?;
     CAPTURE.with(|c| {
         if let Some(c) = c.borrow_mut().as_mut() {
@@ -128,8 +131,8 @@ pub type CallSpec<'a> = dyn FnMut(&FnPtr) -> Result<Dynamic, Box<EvalAltResult>>
 pub fn parse(spec: &Map, call: &mut CallSpec) -> Result<Map, Box<EvalAltResult>> {
     let (script, args) = SCRIPT.with(|s| s.borrow().clone());
     let name = get_str(spec, "name").unwrap_or_else(|| script.clone());
-    if CAPTURE.with(|c| c.borrow().is_some()) {
-        return captured(spec, &name, call);
+    if let Some(taken) = capturing() {
+        return captured(spec, &name, &taken, call);
     }
     let mut spec = spec.clone();
     let chosen = chosen_command(&spec, &args);
@@ -472,6 +475,24 @@ mod tests {
         assert_eq!(chosen(&["--url", "delete", "list"]).as_deref(), Some("list"));
         assert_eq!(chosen(&["--url=x", "--json", "-n", "list", "delete", "f.csv"]).as_deref(), Some("delete"));
         assert_eq!(chosen(&["-nlist", "delete"]).as_deref(), Some("delete"));
+    }
+
+    #[test]
+    fn taken_flags_and_letters_are_left_out_at_every_level() {
+        let mut top = spec();
+        let mut subs = commands(&top).unwrap();
+        subs.insert("delete".into(), spec().into());
+        top.insert("commands".into(), subs.into());
+        top.insert("exclusive".into(), vec![Dynamic::from(vec![Dynamic::from("url"), Dynamic::from("json")])].into());
+        let taken = Taken { longs: vec!["url".into()], shorts: vec!['n'] };
+        without_taken(&mut top, &taken);
+        for level in [top.clone(), commands(&top).unwrap()["delete"].read_lock::<Map>().unwrap().clone()] {
+            let flags = list(&level, "flags");
+            let names: Vec<String> = flags.iter().filter_map(|f| get_str(f, "name")).collect();
+            assert_eq!(names, ["json", "namespace"]);
+            assert!(flags.iter().all(|f| get_str(f, "short").is_none()), "{flags:?}");
+        }
+        assert!(!top.contains_key("exclusive"));
     }
 
     #[test]
