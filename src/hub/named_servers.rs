@@ -109,6 +109,9 @@ pub fn recheck_server(plan: &ServerPlan, row: &ServerRow, fresh: Option<&User>) 
     };
     let rows = server_rows(std::slice::from_ref(user));
     let Some(now) = rows.iter().find(|r| r.name == row.name) else { return Recheck::Gone };
+    if now.state != "stopped" {
+        return Recheck::Skip(format!("server started since the plan (now {})", now.state));
+    }
     match judge(now, limit) {
         Verdict::Remove => Recheck::Act,
         Verdict::Running => Recheck::Skip(format!("server started since the plan (now {})", now.state)),
@@ -235,6 +238,7 @@ mod tests {
         let cases: Vec<(Option<User>, Option<&str>)> = vec![
             (Some(planned()), None),
             (Some(with(server("old", true, None, Some(40)))), Some("server started since the plan (now running)")),
+            (Some(with(server("old", true, None, Some(0)))), Some("server started since the plan (now running)")),
             (
                 Some(with(server("old", false, Some("spawn"), Some(40)))),
                 Some("server started since the plan (now pending)"),

@@ -192,6 +192,10 @@ pub fn recheck_prune(plan: &PrunePlan, fresh: Option<&User>, now: DateTime<Utc>)
     let options =
         PruneOptions { group: plan.group.clone(), except_group: plan.except_group.clone(), ..PruneOptions::default() };
     let skip = |why: String| Recheck::Skip(why);
+    // A server started since the plan is the news, whatever else changed with it.
+    if let Some(state) = server_state(user) {
+        return skip(format!("server started since the plan (now {state})"));
+    }
     match judge(user, limit, now, &options) {
         Verdict::Delete(_) => Recheck::Act,
         Verdict::OutOfScope => {
@@ -202,7 +206,7 @@ pub fn recheck_prune(plan: &PrunePlan, fresh: Option<&User>, now: DateTime<Utc>)
             user.last_activity.as_deref().unwrap_or("unknown")
         )),
         Verdict::Keep(Hold::Admin) => skip("now admin (admins are never pruned)".into()),
-        Verdict::Keep(Hold::Server(state)) => skip(format!("server started since the plan (now {state})")),
+        Verdict::Keep(Hold::Server(state)) => skip(format!("server {state}")),
         Verdict::Keep(Hold::ExceptGroup(group)) => skip(format!("now in group {group} (--except-group)")),
         Verdict::Keep(Hold::Me) => skip("owns the token jhctl uses".into()),
         Verdict::Keep(Hold::Unreadable(seen)) => skip(format!("last activity `{seen}` is unreadable now")),
@@ -377,6 +381,7 @@ mod tests {
         let admin = User { admin: true, ..planned_user() };
         let active = User { last_activity: Some(now().to_rfc3339()), ..planned_user() };
         let running = User { server: Some("/user/old/".into()), ..planned_user() };
+        let both = User { last_activity: Some(now().to_rfc3339()), ..running.clone() };
         let named = with_server(planned_user(), "gpu", false, Some("spawn"));
         let moved = User { groups: vec!["staff".into()], ..planned_user() };
         let unreadable = User { last_activity: Some("yesterday".into()), ..planned_user() };
@@ -387,6 +392,7 @@ mod tests {
             (None, None, Some(admin), Some("now admin")),
             (None, None, Some(active), Some("active again since the plan")),
             (None, None, Some(running), Some("server started since the plan (now running)")),
+            (None, None, Some(both), Some("server started since the plan (now running)")),
             (None, None, Some(named), Some("server started since the plan (now pending)")),
             (None, Some("staff"), Some(moved.clone()), Some("now in group staff (--except-group)")),
             (Some("lab"), None, Some(moved), Some("no longer in group lab, so no longer in the plan")),
