@@ -85,31 +85,45 @@ fn make_admin(hub: &TestHub, name: &str) {
     assert_eq!(status, 200, "{reply}");
 }
 
+// Issue #26: a user whose server runs is never pruned, however old its activity.
 #[test]
-fn regression_26_prune_inactive_keeps_what_changed_while_the_question_waited() {
+fn regression_26_prune_inactive_keeps_users_with_a_running_server() {
     let hub = TestHub::start();
-    let users = ["busy", "p1", "p2", "p3", "p4"];
-    hub.create_users(&users, false);
-    for name in users {
+    hub.create_users(&["busy", "idle"], false);
+    for name in ["busy", "idle"] {
         backdate(&hub, name);
     }
-    // A user whose server runs is never pruned, however old its activity.
     start(&hub, "busy", None);
     // `0s`: every activity before the plan is old enough (also busy's, if starting moved it).
     let (plan, _) = run_in(&hub, &[], &["manage-users", "prune-inactive", "--since", "0s", "--plan"]);
     let plan = plan.expect_status(3);
-    assert!(plan.stdout.contains("📋 Plan: 4 users inactive for 0s"), "{plan}");
+    assert!(plan.stdout.contains("📋 Plan: 1 users inactive for 0s"), "{plan}");
+    assert!(plan.stdout.contains("  - delete idle: "), "{plan}");
     assert!(plan.stdout.contains("  = keep busy: server "), "{plan}");
     assert!(plan.stdout.contains("users with a running server are never pruned; stop it first)\n"), "{plan}");
+    let (done, _) = run_in(&hub, &[], &["manage-users", "prune-inactive", "--since", "0s", "--no-backup", "--yes"]);
+    assert!(done.expect_status(0).stdout.contains("  ✅ Deleted: 1\n"));
+    assert_eq!(hub.usernames(), ["busy"]);
+    hub.api("DELETE", "/hub/api/users/busy/server", None);
+}
 
+#[test]
+fn regression_26_prune_inactive_keeps_what_changed_while_the_question_waited() {
+    let hub = TestHub::start();
+    let users = ["p1", "p2", "p3", "p4"];
+    hub.create_users(&users, false);
+    for name in users {
+        backdate(&hub, name);
+    }
     let test = Test::new();
-    let args = ["prune-inactive", "--since", "0s", "--backup", "gone.csv"];
+    let args = ["prune-inactive", "--since", "180d", "--backup", "gone.csv"];
     let (status, out) = answer_yes_after(&hub, &test, &args, || {
         make_admin(&hub, "p1");
         start(&hub, "p2", None);
         active_now(&hub, "p3", None);
     });
     assert_eq!(status, 0, "{out}");
+    assert!(out.contains("📋 Plan: 4 users inactive for 180d"), "{out}");
     assert!(out.contains("  - delete p1: last active 2025-01-01"), "{out}");
     assert!(out.contains("⏭️  Kept p1: now admin (admins are never pruned)\n"), "{out}");
     assert!(out.contains("⏭️  Kept p2: server started since the plan (now "), "{out}");
@@ -119,10 +133,8 @@ fn regression_26_prune_inactive_keeps_what_changed_while_the_question_waited() {
         out.contains("  ✅ Deleted: 1\n  ⏭️  Kept (changed since the plan): 3\n  ⚠️  Not found: 0\n  ❌ Failed: 0\n"),
         "{out}"
     );
-    assert_eq!(hub.usernames(), ["busy", "p1", "p2", "p3"]);
-    for name in ["busy", "p2"] {
-        hub.api("DELETE", &format!("/hub/api/users/{name}/server"), None);
-    }
+    assert_eq!(hub.usernames(), ["p1", "p2", "p3"]);
+    hub.api("DELETE", "/hub/api/users/p2/server", None);
 }
 
 #[test]
