@@ -20,6 +20,7 @@ mod pagination;
 mod panel;
 mod passwords;
 mod readme;
+mod recheck;
 mod repl;
 mod secrets;
 mod spine;

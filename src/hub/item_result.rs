@@ -30,6 +30,9 @@ pub enum ItemStatus {
     /// was lost and the state cannot be read back exactly); `error` says
     /// what to check. Never counted as done.
     Unknown,
+    /// Planned, but left alone: re-read just before acting, the item no
+    /// longer qualified (`error` says what changed since the plan).
+    Skipped,
 }
 
 impl ItemStatus {
@@ -47,6 +50,7 @@ impl ItemStatus {
             ItemStatus::Failed => "failed",
             ItemStatus::Planned => "planned",
             ItemStatus::Unknown => "unknown",
+            ItemStatus::Skipped => "skipped",
         }
     }
 }
@@ -75,6 +79,11 @@ impl ItemResult {
     /// An item whose outcome could not be learned, saying what to check.
     pub fn unknown(name: impl Into<String>, check: impl Into<String>) -> Self {
         ItemResult { id: 0, name: name.into(), status: ItemStatus::Unknown, error: Some(check.into()) }
+    }
+
+    /// A planned item left alone because it changed since the plan; `why` says how.
+    pub fn skipped(name: impl Into<String>, why: impl Into<String>) -> Self {
+        ItemResult { id: 0, name: name.into(), status: ItemStatus::Skipped, error: Some(why.into()) }
     }
 
     /// The same result, answering item `id`.

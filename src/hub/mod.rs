@@ -14,6 +14,7 @@ mod model;
 mod named_servers;
 mod progress;
 mod prune_plan;
+mod recheck;
 mod retry;
 mod servers;
 mod sync_apply;
@@ -30,10 +31,13 @@ pub use error::HubError;
 pub use item_result::{ItemResult, ItemStatus};
 pub use listing::PAGE_SIZE;
 pub use model::{ApiToken, Group, NewToken, NewUser, Server, ServerRow, User, UserQuery};
-pub use named_servers::{plan_server_prune, server_rows, ServerPlan};
-pub use prune_plan::{plan_prune, PruneCandidate, PruneOptions, PrunePlan};
+pub use named_servers::{plan_server_prune, recheck_server, server_rows, ServerPlan};
+pub use prune_plan::{plan_prune, recheck_prune, PruneCandidate, PruneOptions, PrunePlan};
+pub use recheck::Recheck;
 pub use sync_apply::{SyncAction, SyncResult};
-pub use sync_plan::{plan_sync, AdminChange, GroupChange, Kept, PlannedUser, SyncOptions, SyncPlan, SyncRow};
+pub use sync_plan::{
+    plan_sync, recheck_sync_delete, AdminChange, GroupChange, Kept, PlannedUser, SyncOptions, SyncPlan, SyncRow,
+};
 pub use tls::{install_crypto, CaBundle, CaOrigin};
 pub use token::Token;
 pub use tokens::{select_tokens, CreatedToken, TokenFilter, TokenResult};

@@ -1,13 +1,15 @@
 //! The prune plan: which users nobody used this term, computed from one
-//! listing of users before anything is sent. Applying it is deleting its
-//! users ([`HubClient::delete_users`](super::HubClient::delete_users)),
-//! after the caller has written the backup.
+//! listing of users before anything is sent. Applying it
+//! ([`HubClient::apply_prune`]) is deleting its users, each read again
+//! just before its delete, after the caller has written the backup.
 //!
 //! A user is inactive when its last activity (or, never active, its
 //! creation) is older than the cutoff. Admins are never planned, nor the
 //! user that owns the token; with `group` only members of that group are
 //! looked at, and members of `except_group` are kept. Every inactive user
-//! that is kept is listed with the reason.
+//! that is kept is listed with the reason, and so is one with a running or
+//! pending server (default or named). Just before each delete the user is
+//! read again and the same rules decide ([`recheck_prune`]).
 
 use std::time::Duration;
 
@@ -15,7 +17,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::age::{cutoff, days_since, parse_time};
-use super::{Kept, User};
+use super::recheck::{Planned, Recheck};
+use super::{HubClient, ItemResult, Kept, User};
 
 /// What the prune plan looks at.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,43 +63,114 @@ pub struct PrunePlan {
     pub cutoff: String,
     /// How many users are deleted (0 when none).
     pub count: usize,
+    /// The plan's `group` (only its members), kept for the re-check before each delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The plan's `except_group`, kept for the re-check before each delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except_group: Option<String>,
+}
+
+/// Why an inactive user in scope is not deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Hold {
+    /// Its last activity (or creation) cannot be read.
+    Unreadable(String),
+    /// It owns the token jhctl uses.
+    Me,
+    /// It is an admin.
+    Admin,
+    /// It is in the `except_group`.
+    ExceptGroup(String),
+    /// One of its servers is `running` or `pending`.
+    Server(&'static str),
+}
+
+/// What the prune rules say about one user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Not in `group`: not looked at.
+    OutOfScope,
+    /// Active since the cutoff.
+    Active,
+    /// Inactive, but kept.
+    Keep(Hold),
+    /// Inactive for this many days: delete.
+    Delete(i64),
+}
+
+/// `running` or `pending` when one of `user`'s servers (default or named)
+/// is running or starting/stopping; `None` when all are stopped.
+fn server_state(user: &User) -> Option<&'static str> {
+    if user.pending.is_some() || user.servers.values().any(|s| s.pending.is_some()) {
+        Some("pending")
+    } else if user.server.is_some() || user.servers.values().any(|s| s.ready) {
+        Some("running")
+    } else {
+        None
+    }
+}
+
+/// The prune rules applied to `user` with the cutoff `limit`.
+fn judge(user: &User, limit: DateTime<Utc>, now: DateTime<Utc>, options: &PruneOptions) -> Verdict {
+    let in_group = |group: &Option<String>| group.as_ref().is_some_and(|g| user.groups.contains(g));
+    if options.group.is_some() && !in_group(&options.group) {
+        return Verdict::OutOfScope;
+    }
+    let seen = user.last_activity.as_deref().or(user.created.as_deref());
+    let Some(at) = seen.and_then(parse_time) else {
+        return Verdict::Keep(Hold::Unreadable(seen.unwrap_or("none").to_string()));
+    };
+    if at >= limit {
+        Verdict::Active
+    } else if Some(user.name.as_str()) == options.me.as_deref() {
+        Verdict::Keep(Hold::Me)
+    } else if user.admin {
+        Verdict::Keep(Hold::Admin)
+    } else if in_group(&options.except_group) {
+        Verdict::Keep(Hold::ExceptGroup(options.except_group.clone().unwrap_or_default()))
+    } else if let Some(state) = server_state(user) {
+        Verdict::Keep(Hold::Server(state))
+    } else {
+        Verdict::Delete(days_since(at, now))
+    }
 }
 
 /// The plan that deletes the users of `users` inactive since `options.since` before `now`.
 pub fn plan_prune(users: &[User], now: DateTime<Utc>, options: &PruneOptions) -> PrunePlan {
     let limit = cutoff(now, options.since);
-    let mut plan = PrunePlan { cutoff: limit.to_rfc3339(), ..PrunePlan::default() };
-    let in_group = |user: &User, group: &Option<String>| group.as_ref().is_some_and(|g| user.groups.contains(g));
+    let mut plan = PrunePlan {
+        cutoff: limit.to_rfc3339(),
+        group: options.group.clone(),
+        except_group: options.except_group.clone(),
+        ..PrunePlan::default()
+    };
     for user in users {
-        if options.group.is_some() && !in_group(user, &options.group) {
-            continue;
-        }
-        let seen = user.last_activity.as_deref().or(user.created.as_deref());
         let keep = |reason: String| Kept { name: user.name.clone(), reason };
-        let Some(seen) = seen.and_then(parse_time) else {
-            plan.kept.push(keep(format!("last activity `{}` is unreadable", seen.unwrap_or("none"))));
-            continue;
-        };
-        if seen >= limit {
-            continue;
-        }
-        if Some(user.name.as_str()) == options.me.as_deref() {
-            plan.kept.push(keep("owns the token jhctl uses".into()));
-        } else if user.admin {
-            plan.kept.push(keep("admin (admins are never pruned; revoke admin first)".into()));
-        } else if in_group(user, &options.except_group) {
-            let group = options.except_group.as_deref().unwrap_or_default();
-            plan.kept.push(keep(format!("in group {group} (--except-group)")));
-        } else {
-            plan.delete.push(PruneCandidate {
+        match judge(user, limit, now, options) {
+            Verdict::OutOfScope | Verdict::Active => {}
+            Verdict::Keep(Hold::Unreadable(seen)) => {
+                plan.kept.push(keep(format!("last activity `{seen}` is unreadable")))
+            }
+            Verdict::Keep(Hold::Me) => plan.kept.push(keep("owns the token jhctl uses".into())),
+            Verdict::Keep(Hold::Admin) => {
+                plan.kept.push(keep("admin (admins are never pruned; revoke admin first)".into()))
+            }
+            Verdict::Keep(Hold::ExceptGroup(group)) => {
+                plan.kept.push(keep(format!("in group {group} (--except-group)")))
+            }
+            Verdict::Keep(Hold::Server(state)) => plan
+                .kept
+                .push(keep(format!("server {state} (users with a running server are never pruned; stop it first)"))),
+            Verdict::Delete(idle_days) => plan.delete.push(PruneCandidate {
                 name: user.name.clone(),
                 admin: user.admin,
                 groups: user.groups.clone(),
                 created: user.created.clone(),
                 last_activity: user.last_activity.clone(),
                 server: user.server.clone(),
-                idle_days: days_since(seen, now),
-            });
+                idle_days,
+            }),
         }
     }
     plan.delete.sort_by(|a, b| a.name.cmp(&b.name));
@@ -105,9 +179,59 @@ pub fn plan_prune(users: &[User], now: DateTime<Utc>, options: &PruneOptions) ->
     plan
 }
 
+/// Whether a user of `plan` still qualifies, read again (`fresh`, `None`
+/// when gone) just before its delete: the same rules with the plan's
+/// cutoff, group and except-group. Anything that changed keeps it, with
+/// what changed: now an admin, active again, a server started, now in the
+/// except-group, no longer in the group.
+pub fn recheck_prune(plan: &PrunePlan, fresh: Option<&User>, now: DateTime<Utc>) -> Recheck {
+    let Some(user) = fresh else { return Recheck::Gone };
+    let Some(limit) = parse_time(&plan.cutoff) else {
+        return Recheck::Skip(format!("the plan's cutoff `{}` is unreadable; plan again", plan.cutoff));
+    };
+    let options =
+        PruneOptions { group: plan.group.clone(), except_group: plan.except_group.clone(), ..PruneOptions::default() };
+    let skip = |why: String| Recheck::Skip(why);
+    // A server started since the plan is the news, whatever else changed with it.
+    if let Some(state) = server_state(user) {
+        return skip(format!("server started since the plan (now {state})"));
+    }
+    match judge(user, limit, now, &options) {
+        Verdict::Delete(_) => Recheck::Act,
+        Verdict::OutOfScope => {
+            skip(format!("no longer in group {}, so no longer in the plan", plan.group.as_deref().unwrap_or_default()))
+        }
+        Verdict::Active => skip(format!(
+            "active again since the plan (last activity {})",
+            user.last_activity.as_deref().unwrap_or("unknown")
+        )),
+        Verdict::Keep(Hold::Admin) => skip("now admin (admins are never pruned)".into()),
+        Verdict::Keep(Hold::Server(state)) => skip(format!("server {state}")),
+        Verdict::Keep(Hold::ExceptGroup(group)) => skip(format!("now in group {group} (--except-group)")),
+        Verdict::Keep(Hold::Me) => skip("owns the token jhctl uses".into()),
+        Verdict::Keep(Hold::Unreadable(seen)) => skip(format!("last activity `{seen}` is unreadable now")),
+    }
+}
+
+impl HubClient {
+    /// Deletes the users of `plan`, each read again just before its delete
+    /// ([`recheck_prune`]): one that changed since the plan is `skipped`
+    /// with what changed, one gone is `not_found`; the others as
+    /// [`HubClient::delete_users`]. One result per user of `plan.delete`.
+    pub async fn apply_prune(&self, plan: &PrunePlan) -> Vec<ItemResult> {
+        let items: Vec<Planned> =
+            plan.delete.iter().map(|c| Planned { user: &c.name, label: c.name.clone() }).collect();
+        let now = Utc::now();
+        let decide = |_: usize, fresh: Option<&User>| recheck_prune(plan, fresh, now);
+        let act = |id: usize| async move { self.delete_users(std::slice::from_ref(&plan.delete[id].name)).await };
+        self.recheck_each(&items, false, decide, act).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hub::Server;
 
     const DAY: u64 = 86_400;
 
@@ -213,5 +337,81 @@ mod tests {
         let users = [user("a", false, Some(2), &[]), user("boss", true, Some(1), &[])];
         let plan = plan_prune(&users, now(), &options(30));
         assert_eq!((plan.count, plan.kept.len()), (0, 0));
+    }
+
+    fn with_server(mut user: User, name: &str, ready: bool, pending: Option<&str>) -> User {
+        let server = Server { name: name.into(), ready, pending: pending.map(str::to_string), ..Server::default() };
+        user.servers.insert(name.into(), server);
+        user
+    }
+
+    #[test]
+    fn users_with_a_running_or_pending_server_are_kept() {
+        let mut default_running = user("dflt", false, None, &[]);
+        default_running.server = Some("/user/dflt/".into());
+        let mut default_pending = user("spawning", false, None, &[]);
+        default_pending.pending = Some("spawn".into());
+        let users = [
+            default_running,
+            default_pending,
+            with_server(user("named", false, None, &[]), "lab", true, None),
+            with_server(user("stopping", false, None, &[]), "lab", false, Some("stop")),
+            with_server(user("stopped", false, None, &[]), "lab", false, None),
+        ];
+        let plan = plan_prune(&users, now(), &options(180));
+        assert_eq!(planned(&plan), ["stopped"]);
+        let kept: Vec<(&str, &str)> =
+            plan.kept.iter().map(|k| (k.name.as_str(), k.reason.split(' ').nth(1).unwrap_or(""))).collect();
+        assert_eq!(kept, [("dflt", "running"), ("named", "running"), ("spawning", "pending"), ("stopping", "pending")]);
+        assert!(plan.kept[0].reason.contains("stop it first"), "{:?}", plan.kept);
+    }
+
+    // Issue #26: each planned user is read again just before its delete.
+    #[test]
+    fn recheck_keeps_a_user_that_changed_since_the_plan() {
+        let planned_user = || user("old", false, Some(200), &["lab"]);
+        let plan = |group: Option<&str>, except: Option<&str>| {
+            let options = PruneOptions {
+                group: group.map(str::to_string),
+                except_group: except.map(str::to_string),
+                ..options(180)
+            };
+            plan_prune(&[planned_user()], now(), &options)
+        };
+        let admin = User { admin: true, ..planned_user() };
+        let active = User { last_activity: Some(now().to_rfc3339()), ..planned_user() };
+        let running = User { server: Some("/user/old/".into()), ..planned_user() };
+        let both = User { last_activity: Some(now().to_rfc3339()), ..running.clone() };
+        let named = with_server(planned_user(), "gpu", false, Some("spawn"));
+        let moved = User { groups: vec!["staff".into()], ..planned_user() };
+        let unreadable = User { last_activity: Some("yesterday".into()), ..planned_user() };
+        // (plan's group, plan's except-group, the user now, expected: None to act, Some(reason start) to skip)
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<User>, Option<&'a str>);
+        let cases: Vec<Case> = vec![
+            (None, None, Some(planned_user()), None),
+            (None, None, Some(admin), Some("now admin")),
+            (None, None, Some(active), Some("active again since the plan")),
+            (None, None, Some(running), Some("server started since the plan (now running)")),
+            (None, None, Some(both), Some("server started since the plan (now running)")),
+            (None, None, Some(named), Some("server started since the plan (now pending)")),
+            (None, Some("staff"), Some(moved.clone()), Some("now in group staff (--except-group)")),
+            (Some("lab"), None, Some(moved), Some("no longer in group lab, so no longer in the plan")),
+            (None, None, Some(unreadable), Some("last activity `yesterday` is unreadable now")),
+        ];
+        for (group, except, fresh, expected) in cases {
+            let plan = plan(group, except);
+            assert_eq!(plan.count, 1, "{group:?} {except:?}");
+            let verdict = recheck_prune(&plan, fresh.as_ref(), now());
+            match expected {
+                None => assert_eq!(verdict, Recheck::Act, "{fresh:?}"),
+                Some(start) => match &verdict {
+                    Recheck::Skip(why) => assert!(why.starts_with(start), "{why} / {start}"),
+                    other => panic!("{other:?} for {fresh:?}, expected a skip: {start}"),
+                },
+            }
+        }
+        assert_eq!(recheck_prune(&plan(None, None), None, now()), Recheck::Gone);
+        let broken = PrunePlan { cutoff: "later".into(), ..plan(None, None) };
+        assert!(matches!(recheck_prune(&broken, Some(&planned_user()), now()), Recheck::Skip(_)));
     }
 }

@@ -1,10 +1,11 @@
 //! Applying a [`SyncPlan`]: create, admin flags, group memberships,
 //! deletions, in that order, each step concurrent. Every result says which
-//! step it answers.
+//! step it answers. Each delete is read again just before it is sent.
 
 use serde::Serialize;
 
-use super::{HubClient, ItemResult, NewUser, SyncPlan};
+use super::recheck::Planned;
+use super::{recheck_sync_delete, HubClient, ItemResult, NewUser, SyncPlan, User};
 
 /// What a sync step did to one user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -85,8 +86,17 @@ impl HubClient {
             }
         }
         if !plan.delete.is_empty() {
-            out.extend(tag(self.delete_users(&plan.delete).await, SyncAction::Delete, None));
+            out.extend(tag(self.delete_planned(plan).await, SyncAction::Delete, None));
         }
         out
+    }
+
+    /// Deletes the users of `plan.delete`, each read again just before its
+    /// delete ([`recheck_sync_delete`]): `skipped` when it changed.
+    async fn delete_planned(&self, plan: &SyncPlan) -> Vec<ItemResult> {
+        let items: Vec<Planned> = plan.delete.iter().map(|n| Planned { user: n, label: n.clone() }).collect();
+        let decide = |id: usize, fresh: Option<&User>| recheck_sync_delete(plan, &plan.delete[id], fresh);
+        let act = |id: usize| async move { self.delete_users(std::slice::from_ref(&plan.delete[id])).await };
+        self.recheck_each(&items, false, decide, act).await
     }
 }

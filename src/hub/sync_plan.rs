@@ -16,12 +16,14 @@
 //!   Deleted users are not listed as leaving groups.
 //!
 //! The token's own user never loses its admin flag: that would lock the
-//! run out halfway.
+//! run out halfway. Each planned delete is read again just before it is
+//! sent ([`recheck_sync_delete`]): a user made an admin meanwhile stays.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::recheck::Recheck;
 use super::{Group, User};
 
 /// One roster row as the plan sees it.
@@ -99,6 +101,10 @@ pub struct SyncPlan {
     pub groups: Vec<GroupChange>,
     /// Users to delete, by name.
     pub delete: Vec<String>,
+    /// The users of `delete` that are admins (only with `prune_admins`):
+    /// any other found to be an admin just before its delete is kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete_admins: Vec<String>,
     /// Users left alone on purpose.
     pub kept: Vec<Kept>,
     /// Membership changes in all groups.
@@ -147,10 +153,14 @@ pub fn plan_sync(rows: &[SyncRow], users: &[User], groups: &[Group], options: &S
                 let reason = "admin (add --prune-admins to delete admins too)".to_string();
                 plan.kept.push(Kept { name: user.name.clone(), reason });
             } else {
+                if user.admin {
+                    plan.delete_admins.push(user.name.clone());
+                }
                 plan.delete.push(user.name.clone());
             }
         }
         plan.delete.sort();
+        plan.delete_admins.sort();
     }
     let doomed: HashSet<&str> = plan.delete.iter().map(String::as_str).collect();
 
@@ -167,6 +177,20 @@ pub fn plan_sync(rows: &[SyncRow], users: &[User], groups: &[Group], options: &S
     }
     plan.count = plan.create.len() + plan.admin.len() + plan.members + plan.delete.len();
     plan
+}
+
+/// Whether the planned delete of `name` still holds, the user read again
+/// (`fresh`, `None` when gone) just before it: a user made an admin since
+/// the plan is kept (admins are deleted only when they were admins in the
+/// plan, with `prune_admins`).
+pub fn recheck_sync_delete(plan: &SyncPlan, name: &str, fresh: Option<&User>) -> Recheck {
+    match fresh {
+        None => Recheck::Gone,
+        Some(user) if user.admin && !plan.delete_admins.iter().any(|a| a == name) => {
+            Recheck::Skip("now admin, so no longer in the plan (admins are deleted only with --prune-admins)".into())
+        }
+        Some(_) => Recheck::Act,
+    }
 }
 
 #[cfg(test)]
@@ -290,5 +314,33 @@ mod tests {
         let rows = [row("ann", Some(true), Some(&["lab"])), row("bob", Some(false), Some(&["lab"]))];
         let plan = plan_sync(&rows, &users, &groups, &SyncOptions { prune: true, ..SyncOptions::default() });
         assert_eq!(plan, SyncPlan::default());
+    }
+
+    // Issue #26: each planned delete is read again just before it is sent.
+    #[test]
+    fn recheck_keeps_a_user_made_admin_since_the_plan() {
+        let users = [user("ann", false), user("boss", true), user("old", false)];
+        let options = |prune_admins| SyncOptions { prune: true, prune_admins, me: None };
+        let plain = plan_sync(&[], &users, &[], &options(false));
+        let with_admins = plan_sync(&[], &users, &[], &options(true));
+        assert_eq!(with_admins.delete_admins, names(&["boss"]));
+        // (plan, name, the user now, expected)
+        let made_admin = user("old", true);
+        let cases: [(&SyncPlan, &str, Option<&User>, Option<&str>); 6] = [
+            (&plain, "old", Some(&users[2]), None),
+            (&plain, "old", Some(&made_admin), Some("now admin")),
+            (&with_admins, "old", Some(&made_admin), Some("now admin")),
+            (&with_admins, "boss", Some(&users[1]), None),
+            (&with_admins, "boss", Some(&user("boss", false)), None),
+            (&plain, "old", None, Some("gone")),
+        ];
+        for (plan, name, fresh, expected) in cases {
+            let verdict = recheck_sync_delete(plan, name, fresh);
+            match (expected, &verdict) {
+                (None, Recheck::Act) | (Some("gone"), Recheck::Gone) => {}
+                (Some(start), Recheck::Skip(why)) if why.starts_with(start) => {}
+                _ => panic!("{name} {fresh:?}: {verdict:?}, expected {expected:?}"),
+            }
+        }
     }
 }

@@ -1,7 +1,11 @@
 //! What the program in the pod answered, and what that means for each
 //! user: `updated` only for a user whose write the pod confirmed (after the
-//! commit and the read-back), `failed` for everyone else, whatever way the
-//! exec ended.
+//! commit and the read-back); `failed` for a user the pod answered `ok:
+//! false`, and for everyone when the program said nothing was written
+//! (`fatal`) or never ran. A user without an answer from a program that
+//! ran is `unknown`: it writes before it answers, so a link that broke (or
+//! a program that died) after the commit leaves rows written but not
+//! confirmed, as a lost answer does on the API path.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -71,12 +75,17 @@ impl Answers {
     }
 
     /// The outcome for `name`, sent to the pod: `updated` only with the
-    /// pod's confirmation. `end` and `stderr` explain a missing answer.
+    /// pod's confirmation; without an answer `failed` only when nothing can
+    /// have been written (a `fatal` answer, or the program never ran), else
+    /// `unknown`. `end` and `stderr` explain a missing answer.
     pub fn result_for(&self, name: &str, end: &ExecEnd, stderr: &[u8]) -> ItemResult {
         match self.users.get(name) {
             Some(answer) if answer.ok => ItemResult::new(name, crate::hub::ItemStatus::Updated),
             Some(answer) => ItemResult::failed(name, answer.error.clone().unwrap_or_else(|| "not set".to_string())),
-            None => ItemResult::failed(name, self.why_unanswered(end, stderr)),
+            None if self.fatal.is_some() || matches!(end, ExecEnd::NotRun(_)) => {
+                ItemResult::failed(name, self.why_unanswered(end, stderr))
+            }
+            None => ItemResult::unknown(name, self.why_unanswered(end, stderr)),
         }
     }
 
@@ -89,9 +98,10 @@ impl Answers {
         let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).map(str::trim);
         let detail = last.map(|l| format!(" ({l})")).unwrap_or_default();
         match end {
-            ExecEnd::Exited(code) => {
-                format!("no answer from the program in the pod (exit code {code}){detail}; re-run for this user")
-            }
+            ExecEnd::Exited(code) => format!(
+                "no answer from the program in the pod (exit code {code}){detail}; it may have written this \
+                 user before it ended, re-run for this user"
+            ),
             ExecEnd::NotRun(message) => format!("the program did not run in the pod: {message}"),
             ended => format!(
                 "the pod did not confirm this user: {ended}; its password may or may not have changed, \
@@ -118,13 +128,17 @@ mod tests {
     fn only_confirmed_users_are_updated() {
         let answers = Answers::read(OUT);
         assert_eq!(answers.store.as_ref().unwrap().kind, "db");
-        let cases: [(&str, ExecEnd, ItemStatus, &str); 6] = [
+        // Issue #26: a user without an answer from a program that ran may
+        // have been committed before the link broke: `unknown`, not `failed`.
+        let cases: [(&str, ExecEnd, ItemStatus, &str); 8] = [
             ("ann", ExecEnd::Broken("reset".into()), ItemStatus::Updated, ""),
             ("ann", ExecEnd::TimedOut(Duration::from_secs(5)), ItemStatus::Updated, ""),
             ("ben", ExecEnd::Exited(0), ItemStatus::Failed, "the row read back differs"),
-            ("cid", ExecEnd::Broken("reset".into()), ItemStatus::Failed, "the connection broke: reset"),
-            ("cid", ExecEnd::TimedOut(Duration::from_secs(5)), ItemStatus::Failed, "within 5s"),
-            ("dan", ExecEnd::Exited(1), ItemStatus::Failed, "exit code 1) (Traceback last)"),
+            ("cid", ExecEnd::Broken("reset".into()), ItemStatus::Unknown, "the connection broke: reset"),
+            ("cid", ExecEnd::TimedOut(Duration::from_secs(5)), ItemStatus::Unknown, "within 5s"),
+            ("cid", ExecEnd::NoStatus, ItemStatus::Unknown, "may or may not have changed"),
+            ("dan", ExecEnd::Exited(1), ItemStatus::Unknown, "exit code 1) (Traceback last)"),
+            ("dan", ExecEnd::NotRun("no such file".into()), ItemStatus::Failed, "did not run in the pod"),
         ];
         for (name, end, status, error) in cases {
             let result = answers.result_for(name, &end, b"Traceback first\nTraceback last\n");

@@ -10,7 +10,8 @@
 //! own package on current hubs, the first-use authenticator's two `dbm`
 //! files on older ones (see [`Store`]). It answers one JSON line per user
 //! once the write is committed and read back; a user without that answer
-//! is `failed`, however the exec ended.
+//! is `unknown` when the program ran (the link may have broken after the
+//! commit), `failed` only when nothing can have been written.
 
 mod answers;
 mod exec_options;
@@ -55,8 +56,9 @@ pub struct MoveReport {
 /// row, in input order, built from that row's own name: `updated` (the pod
 /// confirmed the write), `failed` or `planned` (dry run: nothing is hashed
 /// or sent). Fails as a whole only when the exec cannot start; once the
-/// program runs, a broken, timed-out or refused run fails the rows that the
-/// pod did not confirm.
+/// program runs, the rows the pod did not confirm are `unknown` after a
+/// broken or timed-out run (they may be written), `failed` after a refused
+/// one (nothing was written).
 pub async fn set_passwords(
     cluster: &Cluster,
     rows: &[PasswordRow],

@@ -123,7 +123,8 @@ pub mod hub_admin_module {
     /// `timeout` (seconds, default 300), `namespace`, `target`,
     /// `passwords_db`, `force_change_db`, `cost` (bcrypt, default 12). Exec
     /// results also carry `store` and `store_at`; a user the pod did not
-    /// confirm is `failed`, however the exec ended;
+    /// confirm is `unknown` when the link broke or the program died (it may
+    /// be written), `failed` when nothing was written;
     /// `output`: a CSV or XLSX file (mode 0600) that gets `username`,
     /// `password`, `force_change` of each user the moment the password is set.
     ///

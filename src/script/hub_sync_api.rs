@@ -73,7 +73,9 @@ pub mod hub_sync_module {
     }
 
     /// Applies a plan from `hub.plan_sync`: creates, admin flags, group
-    /// memberships, deletions, in that order, each step concurrent. One
+    /// memberships, deletions, in that order, each step concurrent; each
+    /// user to delete is read again just before its delete, and one made
+    /// an admin since the plan is `skipped` (`error` says why). One
     /// result per change: `#{name, status, error, action}` with `action`
     /// `create`, `admin`, `add`, `remove` or `delete` (and `group` for
     /// `add`/`remove`, `admin` for `create`/`admin`). In a dry run every

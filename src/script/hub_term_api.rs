@@ -16,7 +16,7 @@ use super::hub_api::Hub;
 use super::runtime::block_on;
 use crate::hub::{
     parse_duration, plan_prune as compute_prune, plan_server_prune as compute_server_prune, select_tokens, HubClient,
-    ItemResult, NewToken, PruneOptions, PrunePlan, TokenFilter, UserQuery,
+    ItemResult, NewToken, PruneOptions, PrunePlan, ServerPlan, TokenFilter, UserQuery,
 };
 use crate::roster::Cell;
 
@@ -119,7 +119,8 @@ pub mod hub_term_module {
 
     /// The plan that deletes the users nobody used for `since` (last
     /// activity, or creation when they never logged in, older than that),
-    /// from one listing. Never admins, never the token's own user.
+    /// from one listing. Never admins, never the token's own user, never a
+    /// user with a running or pending server (listed in `kept`).
     /// `options`: `since` (`180d`, required), `group` (only its members),
     /// `except_group` (never its members). Returns `#{delete, kept, cutoff,
     /// count}`: `delete` holds `#{name, admin, groups, created,
@@ -147,9 +148,12 @@ pub mod hub_term_module {
     /// Applies a plan from `hub.plan_prune`: first writes the backup
     /// (`options.backup`, a CSV/Excel file in the export format, so
     /// `manage-users create FILE` restores the users with their groups),
-    /// then deletes the users concurrently. `backup: ()` skips it. One
-    /// result per user: `deleted`, `not_found`, `failed`, or `planned` in
-    /// a dry run (no backup is written then).
+    /// then deletes the users concurrently, each read again just before
+    /// its delete: one that changed since the plan (now an admin, active
+    /// again, a server started, group changed) is left alone. `backup: ()`
+    /// skips the backup. One result per user: `deleted`, `skipped` (`error`
+    /// says what changed), `not_found`, `failed`, or `planned` in a dry run
+    /// (no backup is written then).
     ///
     /// Throws when: `plan` is not from `hub.plan_prune`, or the backup
     /// cannot be written (exit 2; nothing is deleted).
@@ -165,8 +169,7 @@ pub mod hub_term_module {
         if let (Some(path), false) = (text(&options, "backup"), client.dry_run()) {
             write_backup(&plan, &path)?;
         }
-        let names: Vec<String> = plan.delete.iter().map(|c| c.name.clone()).collect();
-        to_array(&block_on(client.delete_users(&names))?)
+        to_array(&block_on(client.apply_prune(&plan))?)
     }
 
     /// Every API token of every user (the whole hub, concurrently).
@@ -314,6 +317,25 @@ pub mod hub_term_module {
         let client = hub.client()?;
         let rows = block_on(client.servers())?.map_err(thrown)?;
         Ok(to_dynamic(&compute_server_prune(&rows, chrono::Utc::now(), since))?.cast::<Map>())
+    }
+
+    /// Applies a plan from `hub.plan_server_prune`: removes its servers
+    /// concurrently, each read again just before its removal; a server
+    /// started or used since the plan is left alone. One result per
+    /// server, `name` `USER/SERVER`: `deleted`, `skipped` (`error` says what
+    /// changed), `pending`, `not_found`, `failed` or `planned`.
+    ///
+    /// Throws when: `plan` is not from `hub.plan_server_prune` (exit 2).
+    ///
+    /// ```rhai
+    /// let results = hub.apply_server_prune(hub.plan_server_prune(#{ since: "30d" }));
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn apply_server_prune(hub: &mut Hub, plan: Map) -> Result<Array, Box<EvalAltResult>> {
+        let plan: ServerPlan = rhai::serde::from_dynamic(&plan.into())
+            .map_err(|e| bad_input(format!("not a plan from `hub.plan_server_prune`: {e}")))?;
+        let client = hub.client()?;
+        to_array(&block_on(client.remove_planned_servers(&plan))?)
     }
 
     /// Removes named servers (stopping them first): a list of
