@@ -21,6 +21,7 @@ mod passwords;
 mod readme;
 mod repl;
 mod secrets;
+mod sheets;
 mod spine;
 mod tls;
 mod versions;

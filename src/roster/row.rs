@@ -172,7 +172,7 @@ pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, R
         let password = password_at.and_then(|at| check(&mut problems, PASSWORD, column::password(cell(at)))).flatten();
         let quota = quota_at.and_then(|at| check(&mut problems, QUOTA, column::quota(cell(at)))).flatten();
         let groups = groups_at.and_then(|at| check(&mut problems, GROUPS, column::groups(cell(at))));
-        let fields = columns.iter().map(|(at, name)| (name.clone(), cell(*at).text())).collect();
+        let fields = columns.iter().map(|(at, name)| (name.clone(), field_text(name, cell(*at)))).collect();
 
         let error =
             (!problems.is_empty()).then(|| format!("roster `{shown}` row {number}, {}", problems.join("; and ")));
@@ -203,6 +203,15 @@ pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, R
 }
 
 /// Keeps the value of a parsed cell, or notes its problem under `column`.
+/// A field's text: exact in a secret column (see [`RawCell::exact_text`]).
+fn field_text(column: &str, cell: &RawCell) -> String {
+    if is_secret_column(column) {
+        cell.exact_text()
+    } else {
+        cell.text()
+    }
+}
+
 fn check<T>(problems: &mut Vec<String>, column: &str, parsed: Result<T, String>) -> Option<T> {
     parsed.map_err(|problem| problems.push(format!("column `{column}`: {problem}"))).ok()
 }
