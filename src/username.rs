@@ -109,6 +109,17 @@ pub fn spelled_out(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_graphic() { c.to_string() } else { format!("\\u{{{:x}}}", c as u32) }).collect()
 }
 
+/// What to say about a group of [`lookalikes`]: the names spelled out
+/// ([`spelled_out`]) and what to do.
+pub fn lookalike_warning(group: &[String]) -> String {
+    let names: Vec<String> = group.iter().map(|name| format!("`{}`", spelled_out(name))).collect();
+    format!(
+        "usernames {} look the same but differ in Unicode normalisation or invisible characters, so the hub \
+         keeps them as different users; use one spelling",
+        names.join(" and ")
+    )
+}
+
 /// Groups of different names that look the same ([`look_key`]), among
 /// `names` and between `names` and `existing` (say, the hub's users). Each
 /// group lists its names in the order met, `names` first; a name equal to

@@ -15,6 +15,7 @@ mod exec_store;
 mod exit_codes;
 mod hostile;
 mod integrity;
+mod names;
 mod pagination;
 mod panel;
 mod passwords;

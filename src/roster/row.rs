@@ -196,13 +196,21 @@ pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, R
             number_list(&stray_rows)
         ));
     }
+    let names = out.iter().filter_map(|row| row.username.as_deref());
+    for group in crate::username::lookalikes(names, std::iter::empty()) {
+        let numbers: Vec<String> = group.iter().filter_map(|name| first_seen.get(name)).map(usize::to_string).collect();
+        warnings.push(format!(
+            "roster `{shown}` rows {}: {}",
+            numbers.join(", "),
+            crate::username::lookalike_warning(&group)
+        ));
+    }
     if out.is_empty() {
         warnings.push(format!("roster `{shown}` has a header row but no users"));
     }
     Ok(Roster { path: path.to_path_buf(), format, sheet: grid.sheet, headers, rows: out, warnings })
 }
 
-/// Keeps the value of a parsed cell, or notes its problem under `column`.
 /// A field's text: exact in a secret column (see [`RawCell::exact_text`]).
 fn field_text(column: &str, cell: &RawCell) -> String {
     if is_secret_column(column) {
@@ -212,6 +220,7 @@ fn field_text(column: &str, cell: &RawCell) -> String {
     }
 }
 
+/// Keeps the value of a parsed cell, or notes its problem under `column`.
 fn check<T>(problems: &mut Vec<String>, column: &str, parsed: Result<T, String>) -> Option<T> {
     parsed.map_err(|problem| problems.push(format!("column `{column}`: {problem}"))).ok()
 }

@@ -261,6 +261,31 @@ fn blank_rows_are_skipped_and_duplicates_used_once() {
 }
 
 #[test]
+fn lookalike_usernames_are_warned_about() {
+    // Issue #26: one roster created both `josé` (NFC) and `josé` (NFD), and
+    // a name with U+200B, with no warning.
+    let dir = Dir::new();
+    let path = dir.file("class.csv", "username\njos\u{e9}\nann\nbob\njose\u{301}\nann\u{200b}\n");
+    let roster = read_default(&path).unwrap();
+    assert_eq!(roster.rows.len(), 5, "lookalikes are different names: every row is kept");
+    let shown = path.display();
+    assert_eq!(
+        roster.warnings,
+        vec![
+            format!(
+                "roster `{shown}` rows 2, 5: usernames `jos\\u{{e9}}` and `jose\\u{{301}}` look the same but differ \
+                 in Unicode normalisation or invisible characters, so the hub keeps them as different users; use one \
+                 spelling"
+            ),
+            format!(
+                "roster `{shown}` rows 3, 6: usernames `ann` and `ann\\u{{200b}}` look the same but differ in Unicode \
+                 normalisation or invisible characters, so the hub keeps them as different users; use one spelling"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn bad_usernames_are_row_errors_naming_file_row_column_and_fix() {
     let dir = Dir::new();
     let path =

@@ -138,7 +138,8 @@ pub mod helpers_module {
     /// ```rhai
     /// eprint("⚠️  2 rows skipped");
     /// ```
-    pub fn eprint(text: &str) {
+    pub fn eprint(call: NativeCallContext, text: &str) {
+        Context::of(&call).note_eprint(text);
         let _ = writeln!(std::io::stderr(), "{}", escape_controls(text));
     }
 
