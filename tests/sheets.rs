@@ -94,6 +94,13 @@ fn a_journal_left_by_a_stopped_run_is_never_truncated() {
     assert!(out.stderr.contains("`sheet.xlsx.partial.csv` exists: a run that stopped early left it"), "{out}");
     assert_eq!(std::fs::read_to_string(test.dir().join("sheet.xlsx.partial.csv")).unwrap(), left);
     assert_eq!(hub.stored_password("s1", "New-Secret-1"), None, "nothing was sent");
+
+    // create checks it before creating anyone.
+    let test = test.file("new.csv", "username\ns2\n");
+    let test = test.with_args(["manage-users", "create", "new.csv", "--generate-passwords", "-o", "sheet.xlsx"]);
+    let out = test.run().expect_status(2);
+    assert!(out.stderr.contains("`sheet.xlsx.partial.csv` exists"), "{out}");
+    assert_eq!(hub.usernames(), ["s1"], "s2 was not created");
 }
 
 // Issue #26: an export and a prune backup are never replaced silently either.

@@ -81,6 +81,17 @@ impl SheetSink {
         PathBuf::from(name)
     }
 
+    /// The checks [`SheetSink::create`] makes, without creating anything:
+    /// for a command to make before it sends anything to the hub.
+    pub fn check(path: &Path, existing: Existing) -> Result<(), RosterError> {
+        check_target(path, existing)?;
+        let partial = SheetSink::journal_path(path);
+        if partial.symlink_metadata().is_ok() {
+            return Err(RosterError::PartialExists { path: partial });
+        }
+        Ok(())
+    }
+
     /// Opens the sheet for `path`: creates its journal (0600) and writes
     /// the header row. Nothing is written to `path` itself yet.
     ///

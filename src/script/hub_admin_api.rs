@@ -178,7 +178,7 @@ pub mod hub_admin_module {
         let sheet = match &output {
             Some(path) if dry_run => {
                 // A dry run writes nothing, but says now what the real run would refuse.
-                crate::roster::check_target(Path::new(path), existing).map_err(thrown)?;
+                SheetSink::check(Path::new(path), existing).map_err(thrown)?;
                 None
             }
             Some(path) => {

@@ -7,7 +7,7 @@ use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
 use super::error::{bad_input, thrown};
 use super::runtime::Context;
-use crate::roster::{self, Cell, Existing, ReadOptions, Row};
+use crate::roster::{self, Cell, Existing, ReadOptions, Row, SheetSink};
 
 fn row_map(row: &Row) -> Map {
     let mut map = Map::new();
@@ -186,17 +186,26 @@ pub mod roster_module {
 
     /// Checks, before anything is sent, that a file can be written later:
     /// jhctl writes its format, and it does not exist unless `overwrite`
-    /// is true (options `#{ overwrite: bool }`).
+    /// is true. Options: `overwrite` (bool), `sheet` (bool: a password
+    /// sheet, whose journal `<path>.partial.csv` must not exist either).
     ///
-    /// Throws when: the file exists and `overwrite` is not true, or its
-    /// extension is one jhctl cannot write (exit 2).
+    /// Throws when: the file exists and `overwrite` is not true, its
+    /// extension is one jhctl cannot write, or (with `sheet`) a run that
+    /// stopped early left its journal (exit 2).
     ///
     /// ```rhai
-    /// roster::check_output("sheet.csv", #{ overwrite: false });
+    /// roster::check_output("sheet.csv", #{ overwrite: false, sheet: true });
     /// ```
     #[rhai_fn(return_raw)]
     pub fn check_output(path: &str, options: Map) -> Result<(), Box<EvalAltResult>> {
-        roster::check_target(Path::new(path), Existing::replace_if(overwrite(&options))).map_err(thrown)
+        let existing = Existing::replace_if(overwrite(&options));
+        let sheet = options.get("sheet").and_then(|v| v.as_bool().ok()).unwrap_or(false);
+        let checked = if sheet {
+            SheetSink::check(Path::new(path), existing)
+        } else {
+            roster::check_target(Path::new(path), existing)
+        };
+        checked.map_err(thrown)
     }
 
     /// Parses a boolean as roster files write it: true/false, 1/0, yes/no,
