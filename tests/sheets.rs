@@ -175,3 +175,36 @@ fn the_password_on_the_sheet_is_the_password() {
         assert_eq!(hub.stored_password(name, password), Some((true, true)), "{name}: the sheet's password");
     }
 }
+
+// Issue #26: a token file and a roster template are files an admin may need
+// too: refused over an existing file without --overwrite, nothing made.
+#[test]
+fn token_files_and_templates_refuse_an_existing_file_without_overwrite() {
+    let hub = TestHub::start();
+    hub.create_users(&["alice"], false);
+    let tokens = || hub.api("GET", "/hub/api/users/alice/tokens", None).1["api_tokens"].as_array().unwrap().len();
+    let before = tokens();
+    let kept = "user,id,note,expires_at,token\nalice,a1,bot,,only-copy\n";
+    let test = Test::new().hub(&hub).file("bot.csv", kept).file("users.csv", "username\nmine\n").args([
+        "manage-users",
+        "tokens",
+        "create",
+        "alice",
+        "-o",
+        "bot.csv",
+    ]);
+    let out = test.run().expect_status(2);
+    assert!(out.stderr.contains("`bot.csv` already exists"), "{out}");
+    assert_eq!(std::fs::read_to_string(test.dir().join("bot.csv")).unwrap(), kept);
+    assert_eq!(tokens(), before, "no token was made");
+    let test = test.arg("--overwrite");
+    test.run().expect_status(0);
+    assert_eq!(tokens(), before + 1);
+    assert!(std::fs::read_to_string(test.dir().join("bot.csv")).unwrap().starts_with("user,id,note"));
+
+    let test = test.with_args(["generate-users-template", "--prefix", "s", "--count", "2", "-o", "users.csv"]);
+    let out = test.run().expect_status(2);
+    assert!(out.stderr.contains("`users.csv` already exists"), "{out}");
+    assert_eq!(std::fs::read_to_string(test.dir().join("users.csv")).unwrap(), "username\nmine\n");
+    test.arg("--overwrite").run().expect_status(0);
+}
