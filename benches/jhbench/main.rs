@@ -758,16 +758,23 @@ impl Bench {
     }
 
     /// 100,000-row rosters written by generate-users-template and read by
-    /// `roster::read`, as XLSX and CSV.
+    /// `roster::read`, as XLSX and CSV; and `create`'s plan (a dry run) of
+    /// the CSV roster and of one with a `groups` column, which was
+    /// quadratic (issue #26: 22.5 s and 367 MB for 100,000 rows).
     fn rosters(&mut self) {
         let rows = self.opts.roster_rows;
         let count = rows.to_string();
+        let mut groups = String::from("username,groups\n");
+        for i in 0..rows {
+            groups += &format!("g{i:06},lab{};all\n", i % 20);
+        }
+        fs::write(self.work.path().join("big-groups.csv"), groups).expect("write the roster with groups");
         let mut cases: Vec<(String, Vec<String>, bool)> = Vec::new();
         for ext in ["xlsx", "csv"] {
             let file = format!("big.{ext}");
             cases.push((
-                format!("write {ext} (`generate-users-template --prefix u --count {rows} -o {file}`)"),
-                ["generate-users-template", "--prefix", "u", "--count", &count, "-o", &file]
+                format!("write {ext} (`generate-users-template --prefix u --count {rows} -o {file} --overwrite`)"),
+                ["generate-users-template", "--prefix", "u", "--count", &count, "-o", &file, "--overwrite"]
                     .map(str::to_string)
                     .to_vec(),
                 false,
@@ -776,6 +783,13 @@ impl Bench {
                 format!("read {ext} (`eval 'roster::read(\"{file}\").len()'`)"),
                 vec!["eval".to_string(), format!("roster::read(\"{file}\").len()")],
                 true,
+            ));
+        }
+        for file in ["big.csv", "big-groups.csv"] {
+            cases.push((
+                format!("plan create (`--dry-run manage-users create {file}`)"),
+                ["--dry-run", "manage-users", "create", file].map(str::to_string).to_vec(),
+                false,
             ));
         }
         let mut samples: Vec<Vec<process::Measured>> = cases.iter().map(|_| Vec::new()).collect();

@@ -4,7 +4,8 @@
 //! A create batch reads it before sending, so that a user this run created
 //! is `created` even when the hub's answer was lost; password and quota
 //! batches read it so that a typo fails its row instead of making a stray
-//! record.
+//! record. [`HubClient::lookalike_users`] reads every user, for names that
+//! look like one of a batch's but are not it.
 
 use std::collections::HashSet;
 
@@ -21,6 +22,24 @@ impl HubClient {
         let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
         let users = self.users(&query).await?;
         Ok(users.into_iter().map(|u| u.name).filter(|n| wanted.contains(n.as_str())).collect())
+    }
+}
+
+impl HubClient {
+    /// Groups of names that look the same ([`crate::username::lookalikes`])
+    /// where one of `names` looks like a user of the hub that is not among
+    /// `names` (`ann` to create, `ann\u{200b}` on the hub): one listing of
+    /// every user. Lookalikes within `names` alone are the roster's to
+    /// report.
+    pub async fn lookalike_users(&self, names: &[String]) -> Result<Vec<Vec<String>>, HubError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let users = self.users(&UserQuery::default()).await?;
+        let ours: HashSet<&str> = names.iter().map(String::as_str).collect();
+        let hub_names = users.iter().map(|u| u.name.as_str());
+        let groups = crate::username::lookalikes(names.iter().map(String::as_str), hub_names);
+        Ok(groups.into_iter().filter(|group| group.iter().any(|name| !ours.contains(name.as_str()))).collect())
     }
 }
 

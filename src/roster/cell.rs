@@ -12,6 +12,12 @@
 //! reads back exactly: text whose first character after any leading `'` is
 //! one of those six also gets a `'` when written (`'=x` is written `''=x`),
 //! and reading removes exactly one `'` from text of that shape.
+//!
+//! **Secrets are exact.** A cell of a secret column (`password`, `*token*`,
+//! `*secret*`) holds exactly the secret: it is written without the guard
+//! (an XLSX string cell is never run as a formula; a CSV sheet with such a
+//! password should be opened as text) and read without taking one off, so
+//! the password on a sheet is the password the hub holds.
 
 use serde::{Deserialize, Serialize};
 
@@ -99,7 +105,7 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
 const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 /// True when `text`, after any leading `'`, starts like a formula.
-fn formula_like(text: &str) -> bool {
+pub(crate) fn formula_like(text: &str) -> bool {
     text.trim_start_matches('\'').starts_with(FORMULA_START)
 }
 

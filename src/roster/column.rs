@@ -83,7 +83,7 @@ pub(crate) fn admin(cell: &RawCell) -> Result<bool, String> {
 /// The password: the cell's text without surrounding spaces; `None` when blank.
 pub(crate) fn password(cell: &RawCell) -> Result<Option<String>, String> {
     no_error(cell)?;
-    let text = cell.text();
+    let text = cell.exact_text();
     Ok((!text.is_empty()).then_some(text))
 }
 

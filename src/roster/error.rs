@@ -125,6 +125,22 @@ pub enum RosterError {
         extension: String,
     },
 
+    /// The file to write exists and replacing it was not asked for: it may
+    /// be the only copy of passwords set earlier, or a backup.
+    #[error("`{}` already exists and jhctl does not write over it (it may hold the only copy of passwords set earlier, or a backup); choose another file, move this one away, or pass --overwrite to replace it", .path.display())]
+    OutputExists {
+        /// The path as given.
+        path: PathBuf,
+    },
+
+    /// The file a password sheet is journalled to while it is written
+    /// exists: a run that stopped early left it, with passwords in it.
+    #[error("`{}` exists: a run that stopped early left it, and it may hold the only copy of passwords set then; hand those out or move the file away, then run again", .path.display())]
+    PartialExists {
+        /// The journal's path.
+        path: PathBuf,
+    },
+
     /// A row to write has more cells than there are columns.
     #[error("cannot write `{}`: row {row} has {cells} cells but there are only {columns} columns; give every row at most one cell per column", .path.display())]
     RowTooLong {
@@ -174,6 +190,8 @@ impl RosterError {
             | RosterError::SheetOfText { path, .. }
             | RosterError::Csv { path, .. }
             | RosterError::UnsupportedOutput { path, .. }
+            | RosterError::OutputExists { path }
+            | RosterError::PartialExists { path }
             | RosterError::RowTooLong { path, .. }
             | RosterError::Write { path, .. }
             | RosterError::Xlsx { path, .. } => path,

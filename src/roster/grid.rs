@@ -35,6 +35,16 @@ impl RawCell {
         }
     }
 
+    /// The cell as text, trimmed of surrounding white space, exactly as the
+    /// file holds it otherwise: for secret columns, which are written
+    /// without the guard against CSV injection (a password `'-x` is `'-x`).
+    pub(crate) fn exact_text(&self) -> String {
+        match self {
+            RawCell::Text(text) => text.trim().to_string(),
+            other => other.text(),
+        }
+    }
+
     /// True when the cell is empty or holds only white space.
     pub(crate) fn is_blank(&self) -> bool {
         match self {

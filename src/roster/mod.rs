@@ -48,7 +48,7 @@ pub use error::RosterError;
 pub use format::Format;
 pub use row::{Roster, Row};
 pub use sink::SheetSink;
-pub use writer::write;
+pub use writer::{check_target, write, Existing};
 
 /// How to read a roster.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -172,7 +172,7 @@ pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, R
         let password = password_at.and_then(|at| check(&mut problems, PASSWORD, column::password(cell(at)))).flatten();
         let quota = quota_at.and_then(|at| check(&mut problems, QUOTA, column::quota(cell(at)))).flatten();
         let groups = groups_at.and_then(|at| check(&mut problems, GROUPS, column::groups(cell(at))));
-        let fields = columns.iter().map(|(at, name)| (name.clone(), cell(*at).text())).collect();
+        let fields = columns.iter().map(|(at, name)| (name.clone(), field_text(name, cell(*at)))).collect();
 
         let error =
             (!problems.is_empty()).then(|| format!("roster `{shown}` row {number}, {}", problems.join("; and ")));
@@ -196,10 +196,28 @@ pub(crate) fn build(path: &Path, format: Format, grid: Grid) -> Result<Roster, R
             number_list(&stray_rows)
         ));
     }
+    let names = out.iter().filter_map(|row| row.username.as_deref());
+    for group in crate::username::lookalikes(names, std::iter::empty()) {
+        let numbers: Vec<String> = group.iter().filter_map(|name| first_seen.get(name)).map(usize::to_string).collect();
+        warnings.push(format!(
+            "roster `{shown}` rows {}: {}",
+            numbers.join(", "),
+            crate::username::lookalike_warning(&group)
+        ));
+    }
     if out.is_empty() {
         warnings.push(format!("roster `{shown}` has a header row but no users"));
     }
     Ok(Roster { path: path.to_path_buf(), format, sheet: grid.sheet, headers, rows: out, warnings })
+}
+
+/// A field's text: exact in a secret column (see [`RawCell::exact_text`]).
+fn field_text(column: &str, cell: &RawCell) -> String {
+    if is_secret_column(column) {
+        cell.exact_text()
+    } else {
+        cell.text()
+    }
 }
 
 /// Keeps the value of a parsed cell, or notes its problem under `column`.

@@ -261,6 +261,31 @@ fn blank_rows_are_skipped_and_duplicates_used_once() {
 }
 
 #[test]
+fn lookalike_usernames_are_warned_about() {
+    // Issue #26: one roster created both `josé` (NFC) and `josé` (NFD), and
+    // a name with U+200B, with no warning.
+    let dir = Dir::new();
+    let path = dir.file("class.csv", "username\njos\u{e9}\nann\nbob\njose\u{301}\nann\u{200b}\n");
+    let roster = read_default(&path).unwrap();
+    assert_eq!(roster.rows.len(), 5, "lookalikes are different names: every row is kept");
+    let shown = path.display();
+    assert_eq!(
+        roster.warnings,
+        vec![
+            format!(
+                "roster `{shown}` rows 2, 5: usernames `jos\\u{{e9}}` and `jose\\u{{301}}` look the same but differ \
+                 in Unicode normalisation or invisible characters, so the hub keeps them as different users; use one \
+                 spelling"
+            ),
+            format!(
+                "roster `{shown}` rows 3, 6: usernames `ann` and `ann\\u{{200b}}` look the same but differ in Unicode \
+                 normalisation or invisible characters, so the hub keeps them as different users; use one spelling"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn bad_usernames_are_row_errors_naming_file_row_column_and_fix() {
     let dir = Dir::new();
     let path =
@@ -570,7 +595,7 @@ fn write_then_read_round_trips_in_every_output_format() {
     let (columns, rows) = sample();
     for name in ["out.csv", "out.tsv", "out.xlsx", "out.XLS", "out.data"] {
         let path = dir.path(name);
-        write(&path, &columns, &rows).unwrap();
+        write(&path, &columns, &rows, Existing::Refuse).unwrap();
         let roster = read_default(&path).unwrap_or_else(|error| panic!("{name}: {error}"));
         assert_eq!(roster.headers, columns, "{name}");
         assert_eq!(names(&roster), vec![Some("ann".into()), Some("1001".into()), Some("1002".into())], "{name}");
@@ -595,17 +620,26 @@ fn csv_output_is_plain_and_booleans_are_words() {
         &path,
         &strings(&["username", "admin"]),
         &[vec![Cell::from("student01"), Cell::Bool(false)], vec![Cell::from("student02"), Cell::Bool(true)]],
+        Existing::Refuse,
     )
     .unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,admin\nstudent01,false\nstudent02,true\n");
 }
 
 #[test]
-fn write_replaces_an_existing_file() {
+fn write_replaces_an_existing_file_only_when_asked() {
     let dir = Dir::new();
     let path = dir.file("out.csv", "old contents\n");
-    write(&path, &strings(&["username"]), &[vec![Cell::from("new")]]).unwrap();
+    // Issue #26: an export or backup never replaces a file silently.
+    let error = write(&path, &strings(&["username"]), &[vec![Cell::from("new")]], Existing::Refuse).unwrap_err();
+    assert!(matches!(error, RosterError::OutputExists { .. }), "{error}");
+    assert!(error.to_string().contains("pass --overwrite to replace it"), "{error}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "old contents\n");
+    assert_eq!(check_target(&path, Existing::Refuse).unwrap_err().to_string(), error.to_string());
+    check_target(&path, Existing::Replace).unwrap();
+    write(&path, &strings(&["username"]), &[vec![Cell::from("new")]], Existing::Replace).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "username\nnew\n");
+    assert_eq!(dir.names(), strings(&["out.csv"]));
 }
 
 #[test]
@@ -616,22 +650,22 @@ fn failed_writes_leave_nothing_behind() {
     // Excel refuses a text longer than 32767 characters: nothing is written.
     let huge = vec![vec![Cell::Text("x".repeat(40_000))]];
     let xlsx = dir.path("big.xlsx");
-    let error = write(&xlsx, &columns, &huge).unwrap_err();
+    let error = write(&xlsx, &columns, &huge, Existing::Refuse).unwrap_err();
     assert!(matches!(error, RosterError::Xlsx { .. }), "{error}");
     assert!(error.to_string().starts_with(&format!("cannot write Excel file `{}`: ", xlsx.display())));
 
     // Renaming over a folder fails after the temporary file was written.
     std::fs::create_dir(dir.path("taken.csv")).unwrap();
-    let error = write(&dir.path("taken.csv"), &columns, &[vec![Cell::from("ann")]]).unwrap_err();
+    let error = write(&dir.path("taken.csv"), &columns, &[vec![Cell::from("ann")]], Existing::Replace).unwrap_err();
     assert!(matches!(error, RosterError::Write { .. }), "{error}");
 
     // An existing file stays as it was.
     let kept = dir.file("kept.xlsx", "old");
-    assert!(write(&kept, &columns, &huge).is_err());
+    assert!(write(&kept, &columns, &huge, Existing::Replace).is_err());
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "old");
 
     // A missing folder.
-    let error = write(&dir.path("no/such/out.csv"), &columns, &[]).unwrap_err();
+    let error = write(&dir.path("no/such/out.csv"), &columns, &[], Existing::Refuse).unwrap_err();
     assert!(error.to_string().ends_with("; check that the folder exists and that you may write to it"), "{error}");
 
     assert_eq!(dir.names(), strings(&["kept.xlsx", "taken.csv"]));
@@ -645,11 +679,11 @@ fn files_with_passwords_are_written_0600() {
     let columns = strings(&["username", "password"]);
     for name in ["p.csv", "p.xlsx"] {
         let path = dir.path(name);
-        write(&path, &columns, &[vec![Cell::from("ann"), Cell::from("s3cret")]]).unwrap();
+        write(&path, &columns, &[vec![Cell::from("ann"), Cell::from("s3cret")]], Existing::Refuse).unwrap();
         assert_eq!(mode(&path), 0o600, "{name}");
     }
     let public = dir.path("list.csv");
-    write(&public, &strings(&["username"]), &[]).unwrap();
+    write(&public, &strings(&["username"]), &[], Existing::Refuse).unwrap();
     let usual = dir.file("usual.txt", "");
     assert_eq!(mode(&public), mode(&usual), "plain exports get the usual permissions");
 }
@@ -658,31 +692,82 @@ fn files_with_passwords_are_written_0600() {
 
 #[cfg(unix)]
 #[test]
-fn sink_writes_csv_row_by_row_with_mode_0600() {
+fn sink_journals_csv_row_by_row_with_mode_0600_and_renames_it() {
     let dir = Dir::new();
-    // An existing, world-readable file is narrowed before anything is written.
-    let path = dir.file("passwords.csv", "old\n");
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let path = dir.path("passwords.csv");
+    let journal = dir.path("passwords.csv.partial.csv");
     let columns = strings(&["username", "password", "force_change"]);
-    let mut sink = SheetSink::create(&path, &columns).unwrap();
-    assert_eq!(mode(&path), 0o600);
-    assert_eq!(sink.partial_path(), path.as_path());
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,password,force_change\n");
+    let mut sink = SheetSink::create(&path, &columns, Existing::Refuse).unwrap();
+    assert_eq!(sink.partial_path(), journal.as_path());
+    assert_eq!(mode(&journal), 0o600);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "username,password,force_change\n");
+    assert!(!path.exists());
 
     sink.push(vec![Cell::from("ann"), Cell::from("pw1"), Cell::Bool(true)]).unwrap();
     // On disk before finish: a crash now loses nothing.
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,password,force_change\nann,pw1,true\n");
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "username,password,force_change\nann,pw1,true\n");
     sink.push(vec![Cell::from("bob"), Cell::Int(1234)]).unwrap();
     assert_eq!(sink.rows_written(), 2);
     let error = sink.push(vec![Cell::Empty; 4]).unwrap_err();
     assert!(error.to_string().contains("row 4 has 4 cells but there are only 3 columns"), "{error}");
     assert!(!format!("{sink:?}").contains("pw1"));
 
-    assert_eq!(sink.finish().unwrap(), path);
+    assert_eq!(sink.finish().unwrap(), Some(path.clone()));
     assert_eq!(mode(&path), 0o600);
     let roster = read_default(&path).unwrap();
     assert_eq!(roster.rows[1].password.as_deref(), Some("1234"));
     assert_eq!(dir.names(), strings(&["passwords.csv"]));
+}
+
+#[test]
+fn sink_never_truncates_an_existing_sheet() {
+    // Issue #26: a re-run with the same `-o` deleted the only password sheet.
+    let dir = Dir::new();
+    let columns = strings(&["username", "password"]);
+    for name in ["old.csv", "old.xlsx", "old.tsv"] {
+        let path = dir.file(name, "username,password\nann,only-copy\n");
+        let error = SheetSink::create(&path, &columns, Existing::Refuse).unwrap_err();
+        assert!(matches!(error, RosterError::OutputExists { .. }), "{name}: {error}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,password\nann,only-copy\n", "{name}");
+
+        // Asked to replace it, but no password was set: the old sheet stays.
+        let sink = SheetSink::create(&path, &columns, Existing::Replace).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,password\nann,only-copy\n", "{name}");
+        assert_eq!(sink.finish().unwrap(), None, "{name}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,password\nann,only-copy\n", "{name}");
+
+        // Replaced once the new sheet is complete.
+        let mut sink = SheetSink::create(&path, &columns, Existing::Replace).unwrap();
+        sink.push(vec![Cell::from("bob"), Cell::from("new-pw")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,password\nann,only-copy\n", "{name}");
+        sink.finish().unwrap();
+        let roster = read_default(&path).unwrap();
+        assert_eq!(names(&roster), vec![Some("bob".into())], "{name}");
+    }
+    assert_eq!(dir.names(), strings(&["old.csv", "old.tsv", "old.xlsx"]));
+}
+
+#[test]
+fn sink_refuses_a_journal_left_by_a_run_that_stopped() {
+    let dir = Dir::new();
+    let journal = dir.file("sheet.csv.partial.csv", "username,password\nann,set-then\n");
+    for existing in [Existing::Refuse, Existing::Replace] {
+        let error = SheetSink::create(&dir.path("sheet.csv"), &strings(&["username"]), existing).unwrap_err();
+        assert!(matches!(error, RosterError::PartialExists { .. }), "{error}");
+        assert!(error.to_string().contains("a run that stopped early left it"), "{error}");
+    }
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "username,password\nann,set-then\n");
+    assert_eq!(SheetSink::journal_path(&dir.path("s.tsv")), dir.path("s.tsv.partial.tsv"));
+}
+
+#[test]
+fn sink_without_rows_leaves_no_file() {
+    let dir = Dir::new();
+    for name in ["none.csv", "none.xlsx"] {
+        let sink = SheetSink::create(&dir.path(name), &strings(&["username", "password"]), Existing::Refuse).unwrap();
+        assert_eq!(sink.finish().unwrap(), None);
+    }
+    assert!(dir.names().is_empty());
 }
 
 #[cfg(unix)]
@@ -693,7 +778,7 @@ fn sink_journals_xlsx_and_writes_it_on_finish() {
     let journal = dir.path("passwords.xlsx.partial.csv");
     assert_eq!(SheetSink::journal_path(&path), journal);
     let columns = strings(&["username", "password"]);
-    let mut sink = SheetSink::create(&path, &columns).unwrap();
+    let mut sink = SheetSink::create(&path, &columns, Existing::Refuse).unwrap();
     assert_eq!(sink.partial_path(), journal.as_path());
     sink.push(vec![Cell::from("ann"), Cell::from("pw1")]).unwrap();
     sink.push(vec![Cell::Float(1001.0), Cell::from("pw2")]).unwrap();
@@ -714,7 +799,7 @@ fn sink_dropped_without_finish_still_completes() {
     let dir = Dir::new();
     let path = dir.path("p.xlsx");
     {
-        let mut sink = SheetSink::create(&path, &strings(&["username", "password"])).unwrap();
+        let mut sink = SheetSink::create(&path, &strings(&["username", "password"]), Existing::Refuse).unwrap();
         sink.push(vec![Cell::from("ann"), Cell::from("pw")]).unwrap();
     }
     assert_eq!(dir.names(), strings(&["p.xlsx"]));
@@ -724,7 +809,7 @@ fn sink_dropped_without_finish_still_completes() {
 #[test]
 fn sink_refuses_formats_it_cannot_write() {
     let dir = Dir::new();
-    let error = SheetSink::create(&dir.path("p.ods"), &strings(&["username"])).unwrap_err();
+    let error = SheetSink::create(&dir.path("p.ods"), &strings(&["username"]), Existing::Refuse).unwrap_err();
     assert!(matches!(error, RosterError::UnsupportedOutput { .. }), "{error}");
     assert!(dir.names().is_empty());
 }
@@ -741,7 +826,7 @@ fn formula_cells_are_guarded_and_read_back_exactly() {
         .collect();
     for name in ["out.csv", "out.tsv", "out.xlsx"] {
         let path = dir.path(name);
-        write(&path, &columns, &rows).unwrap();
+        write(&path, &columns, &rows, Existing::Refuse).unwrap();
         let roster = read_default(&path).unwrap_or_else(|error| panic!("{name}: {error}"));
         let notes: Vec<&str> = roster.rows.iter().map(|row| row.field("note").unwrap()).collect();
         assert_eq!(notes, texts, "{name}");
@@ -759,11 +844,29 @@ fn formula_cells_are_guarded_and_read_back_exactly() {
     assert_eq!(range.get((1, 1)), Some(&calamine::Data::String("'=cmd|' /C calc'!a0".into())));
     assert_eq!(range.get((1, 2)), Some(&calamine::Data::Float(-5.0)));
 
-    // Password sheets too, in the file and in the Excel journal.
-    let path = dir.path("sheet.csv");
-    let mut sink = SheetSink::create(&path, &strings(&["username", "password"])).unwrap();
-    sink.push(vec![Cell::from("=ann"), Cell::from("-secret")]).unwrap();
-    sink.finish().unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "username,password\n'=ann,'-secret\n");
-    assert_eq!(read_default(&path).unwrap().rows[0].password.as_deref(), Some("-secret"));
+    // Issue #26: a password cell holds exactly the password, in CSV, TSV and
+    // XLSX, and reads back exactly; names keep their guard.
+    for name in ["sheet.csv", "sheet.tsv", "sheet.xlsx"] {
+        let path = dir.path(name);
+        let mut sink = SheetSink::create(&path, &strings(&["username", "password"]), Existing::Refuse).unwrap();
+        assert!(!sink.formula_like_secrets());
+        sink.push(vec![Cell::from("=ann"), Cell::from("-Secret-77")]).unwrap();
+        sink.push(vec![Cell::from("bob"), Cell::from("=1+1")]).unwrap();
+        sink.push(vec![Cell::from("cy"), Cell::from("'-quoted")]).unwrap();
+        assert_eq!(sink.formula_like_secrets(), !name.ends_with(".xlsx"), "{name}");
+        sink.finish().unwrap();
+        let roster = read_default(&path).unwrap();
+        let passwords: Vec<Option<&str>> = roster.rows.iter().map(|row| row.password.as_deref()).collect();
+        assert_eq!(passwords, vec![Some("-Secret-77"), Some("=1+1"), Some("'-quoted")], "{name}");
+        assert_eq!(roster.rows[0].field("password"), Some("-Secret-77"), "{name}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path("sheet.csv")).unwrap(),
+        "username,password\n'=ann,-Secret-77\nbob,=1+1\ncy,'-quoted\n"
+    );
+    let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(dir.path("sheet.xlsx")).unwrap();
+    let range = calamine::Reader::worksheet_range_at(&mut workbook, 0).unwrap().unwrap();
+    assert_eq!(range.get((1, 0)), Some(&calamine::Data::String("'=ann".into())));
+    assert_eq!(range.get((1, 1)), Some(&calamine::Data::String("-Secret-77".into())));
+    assert_eq!(range.get((2, 1)), Some(&calamine::Data::String("=1+1".into())));
 }

@@ -1,8 +1,11 @@
 //! Writing rosters and exports: CSV/TSV through the csv crate, Excel through
 //! rust_xlsxwriter, every text cell guarded against CSV injection (see
-//! [`super::cell`]). A file is written whole to a temporary sibling and then
-//! renamed over the target, so a reader never sees half a file and a failed
-//! write leaves nothing behind.
+//! [`super::cell`]) except the cells of secret columns (`password`,
+//! `*token*`, `*secret*`), which hold exactly the secret. A file is written
+//! whole to a temporary sibling and then renamed into place, so a reader
+//! never sees half a file and a failed write leaves nothing behind. An
+//! existing file is replaced only when the caller says so ([`Existing`]):
+//! it may be the only copy of passwords set earlier, or a backup.
 
 use std::io::Write;
 use std::path::Path;
@@ -38,7 +41,40 @@ impl Output {
     }
 }
 
-/// Writes `columns` and `rows` to `path`, replacing it atomically.
+/// What to do when the file to write already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Leave it as it is and fail with [`RosterError::OutputExists`].
+    Refuse,
+    /// Replace it (the admin said so, e.g. with `--overwrite`).
+    Replace,
+}
+
+impl Existing {
+    /// [`Existing::Replace`] when `overwrite`, else [`Existing::Refuse`].
+    pub fn replace_if(overwrite: bool) -> Existing {
+        if overwrite {
+            Existing::Replace
+        } else {
+            Existing::Refuse
+        }
+    }
+}
+
+/// Fails with [`RosterError::OutputExists`] when `path` exists and
+/// `existing` is [`Existing::Refuse`], and with
+/// [`RosterError::UnsupportedOutput`] when jhctl cannot write its format:
+/// the check to make before anything is sent to the hub.
+pub fn check_target(path: &Path, existing: Existing) -> Result<(), RosterError> {
+    Output::for_path(path)?;
+    if existing == Existing::Refuse && path.symlink_metadata().is_ok() {
+        return Err(RosterError::OutputExists { path: path.to_path_buf() });
+    }
+    Ok(())
+}
+
+/// Writes `columns` and `rows` to `path` atomically; an existing file is
+/// replaced only with [`Existing::Replace`].
 ///
 /// The format follows the extension: `.xlsx` and `.xls` get an Excel
 /// workbook (XLSX content in both cases — Excel opens an `.xls` holding it
@@ -53,8 +89,11 @@ impl Output {
 /// `password`, `*token*`, `*secret*`) is created with mode 0600; other files
 /// get the usual permissions (0666 less the umask).
 ///
-/// On any error nothing is left at `path` (an existing file stays as it was).
-pub fn write(path: &Path, columns: &[String], rows: &[Vec<Cell>]) -> Result<(), RosterError> {
+/// On any error nothing is left at `path` (an existing file stays as it
+/// was); with [`Existing::Refuse`] an existing file is an error
+/// ([`RosterError::OutputExists`]), checked again at the rename.
+pub fn write(path: &Path, columns: &[String], rows: &[Vec<Cell>], existing: Existing) -> Result<(), RosterError> {
+    check_target(path, existing)?;
     let output = Output::for_path(path)?;
     check_widths(path, columns, rows.iter())?;
     let bytes = match output {
@@ -62,7 +101,7 @@ pub fn write(path: &Path, columns: &[String], rows: &[Vec<Cell>]) -> Result<(), 
         Output::Xlsx => render_xlsx(path, columns, rows)?,
     };
     let private = columns.iter().any(|column| is_secret_column(column));
-    write_atomically(path, &bytes, private)
+    write_atomically(path, &bytes, private, existing)
 }
 
 /// Refuses rows with more cells than there are columns.
@@ -89,10 +128,27 @@ pub(crate) fn header_record(columns: &[String]) -> Vec<String> {
     columns.iter().map(|column| guard(column).into_owned()).collect()
 }
 
-/// One row of text fields, padded to the width of the header.
-pub(crate) fn text_record(row: &[Cell], width: usize) -> Vec<String> {
-    let mut record: Vec<String> = row.iter().map(Cell::sheet_text).collect();
-    record.resize(width.max(record.len()), String::new());
+/// Which columns hold secrets, whose cells are written exactly (unguarded).
+pub(crate) fn secret_columns(columns: &[String]) -> Vec<bool> {
+    columns.iter().map(|column| is_secret_column(column)).collect()
+}
+
+/// A cell as written into a text file: exactly in a secret column,
+/// guarded elsewhere.
+fn field_text(cell: &Cell, secret: bool) -> String {
+    if secret {
+        cell.text()
+    } else {
+        cell.sheet_text()
+    }
+}
+
+/// One row of text fields, padded to the width of the header; `secret`
+/// says which columns hold secrets ([`secret_columns`]).
+pub(crate) fn text_record(row: &[Cell], secret: &[bool]) -> Vec<String> {
+    let mut record: Vec<String> =
+        row.iter().enumerate().map(|(at, cell)| field_text(cell, secret.get(at) == Some(&true))).collect();
+    record.resize(secret.len().max(record.len()), String::new());
     record
 }
 
@@ -101,8 +157,9 @@ fn render_text(path: &Path, columns: &[String], rows: &[Vec<Cell>], delimiter: u
     let mut writer = csv::WriterBuilder::new().delimiter(delimiter).flexible(true).from_writer(Vec::new());
     let write_error = |error: csv::Error| RosterError::write(path, error.into());
     writer.write_record(header_record(columns)).map_err(write_error)?;
+    let secret = secret_columns(columns);
     for row in rows {
-        writer.write_record(text_record(row, columns.len())).map_err(write_error)?;
+        writer.write_record(text_record(row, &secret)).map_err(write_error)?;
     }
     writer.into_inner().map_err(|error| RosterError::write(path, error.into_error()))
 }
@@ -120,6 +177,8 @@ pub(crate) fn render_xlsx(path: &Path, columns: &[String], rows: &[Vec<Cell>]) -
     let bold = XlsxFormat::new().set_bold();
     // Widest text per column, in characters.
     let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
+    // An XLSX string cell is never run as a formula: secrets need no guard.
+    let secret = secret_columns(columns);
 
     for (index, name) in columns.iter().enumerate() {
         let col = u16::try_from(index).map_err(|_| too_big("columns"))?;
@@ -134,6 +193,7 @@ pub(crate) fn render_xlsx(path: &Path, columns: &[String], rows: &[Vec<Cell>]) -
             }
             match cell {
                 Cell::Empty => continue,
+                Cell::Text(text) if secret.get(index) == Some(&true) => sheet.write_string(line, col, text),
                 Cell::Text(text) => sheet.write_string(line, col, guard(text)),
                 Cell::Bool(value) => sheet.write_boolean(line, col, *value),
                 Cell::Int(value) if (*value as f64).abs() <= EXACT_FLOAT_INT => {
@@ -162,9 +222,15 @@ pub(crate) fn render_xlsx(path: &Path, columns: &[String], rows: &[Vec<Cell>]) -
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it
-/// over `path`. `private` files get mode 0600; others 0666 less the umask.
-/// On error the temporary file is removed and `path` is untouched.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<(), RosterError> {
+/// to `path` (over an existing file only with [`Existing::Replace`]).
+/// `private` files get mode 0600; others 0666 less the umask. On error the
+/// temporary file is removed and `path` is untouched.
+pub(crate) fn write_atomically(
+    path: &Path,
+    bytes: &[u8],
+    private: bool,
+    existing: Existing,
+) -> Result<(), RosterError> {
     let fail = |error| RosterError::write(path, error);
     let Some(name) = path.file_name() else {
         return Err(fail(std::io::Error::new(
@@ -190,7 +256,16 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Resu
     let mut file = builder.tempfile_in(folder).map_err(fail)?;
     file.write_all(bytes).map_err(fail)?;
     file.as_file().sync_all().map_err(fail)?;
-    file.persist(path).map_err(|error| fail(error.error))?;
+    match existing {
+        Existing::Replace => file.persist(path).map(|_| ()),
+        Existing::Refuse => file.persist_noclobber(path).map(|_| ()),
+    }
+    .map_err(|error| match error.error.kind() {
+        std::io::ErrorKind::AlreadyExists if existing == Existing::Refuse => {
+            RosterError::OutputExists { path: path.to_path_buf() }
+        }
+        _ => fail(error.error),
+    })?;
     sync_folder(folder);
     Ok(())
 }
@@ -245,9 +320,13 @@ mod tests {
     fn long_rows_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.csv");
-        let error =
-            write(&path, &columns(&["username"]), &[vec![Cell::from("ann")], vec![Cell::from("bob"), Cell::from("x")]])
-                .unwrap_err();
+        let error = write(
+            &path,
+            &columns(&["username"]),
+            &[vec![Cell::from("ann")], vec![Cell::from("bob"), Cell::from("x")]],
+            Existing::Refuse,
+        )
+        .unwrap_err();
         assert!(
             error.to_string().ends_with(
                 "row 3 has 2 cells but there are only 1 columns; give every row at most one cell per column"

@@ -35,7 +35,9 @@ pub fn build_engine(base: &Path, context: &Rc<Context>) -> Engine {
     engine.register_static_module("roster", exported_module!(super::roster_api::roster_module).into());
     engine.register_static_module("cluster", exported_module!(super::cluster_api::cluster_module).into());
     engine.set_module_resolver(Resolver::new(base));
-    engine.on_print(|text| {
+    let printing = Rc::clone(context);
+    engine.on_print(move |text| {
+        printing.note_printed();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", escape_controls(text));
     });

@@ -138,7 +138,8 @@ pub mod helpers_module {
     /// ```rhai
     /// eprint("⚠️  2 rows skipped");
     /// ```
-    pub fn eprint(text: &str) {
+    pub fn eprint(call: NativeCallContext, text: &str) {
+        Context::of(&call).note_eprint(text);
         let _ = writeln!(std::io::stderr(), "{}", escape_controls(text));
     }
 
@@ -198,7 +199,9 @@ pub mod helpers_module {
         Err(exit_with(code))
     }
 
-    /// A value as pretty-printed JSON.
+    /// A value as pretty-printed JSON, always valid: control, bidi and
+    /// invisible characters in strings are JSON escapes (`\u202e`), so
+    /// printing it to a terminal changes nothing.
     ///
     /// ```rhai
     /// print(to_json(hub.users()));
@@ -206,7 +209,8 @@ pub mod helpers_module {
     #[rhai_fn(return_raw)]
     pub fn to_json(value: Dynamic) -> Result<String, Box<EvalAltResult>> {
         let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
-        serde_json::to_string_pretty(&json).map_err(super::super::error::failed)
+        let text = serde_json::to_string_pretty(&json).map_err(super::super::error::failed)?;
+        Ok(super::super::terminal_text::json_safe(&text).into_owned())
     }
 
     /// Rows (maps) as CSV text with a header of `columns`, in that order:

@@ -15,7 +15,7 @@ use super::runtime::block_on;
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::hub::{ItemResult, ItemStatus, PasswordRow, QuotaAction, QuotaRow};
 use crate::pod_passwords::{self, ExecOptions};
-use crate::roster::{Cell, SheetSink};
+use crate::roster::{Cell, Existing, SheetSink};
 
 /// The password row of each item; a row without a password fails without a request.
 fn password_rows(batch: Vec<(usize, Row)>) -> (Vec<PasswordRow>, Vec<ItemResult>) {
@@ -89,6 +89,29 @@ fn only_hub_users(
     Ok((keep.into_iter().map(|(row, _)| row).chain(invalid.into_iter().map(|(_, row)| row)).collect(), refused))
 }
 
+/// Puts the password sheet in place and says what went wrong, or that a
+/// CSV sheet must be opened as text. A sheet without rows leaves no file
+/// (and an existing one as it was).
+fn finish_sheet(sheet: SheetSink, error: Option<String>) {
+    let journal = sheet.partial_path().display().to_string();
+    let target = sheet.path().display().to_string();
+    let formula_like = sheet.formula_like_secrets();
+    let error = match sheet.finish() {
+        Ok(_) => error,
+        Err(e) => error.or(Some(e.to_string())),
+    };
+    if let Some(e) = error {
+        eprintln!("❌ The password sheet could not be written completely: {e}");
+        eprintln!("   The passwords set so far are in `{journal}` (if it exists): hand them out from there.");
+    } else if formula_like {
+        eprintln!(
+            "⚠️  `{target}` holds passwords that start with -, =, + or @, written exactly: open it as text \
+             (import it with the password column as Text), since a spreadsheet that opens it directly may \
+             run them as formulas; a .xlsx sheet avoids this"
+        );
+    }
+}
+
 /// Applies `action` to each item; `what` names it in the hub's transaction log.
 fn quota_change(hub: &Hub, list: Array, action: QuotaAction, what: &str) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
@@ -126,11 +149,19 @@ pub mod hub_admin_module {
     /// confirm is `unknown` when the link broke or the program died (it may
     /// be written), `failed` when nothing was written;
     /// `output`: a CSV or XLSX file (mode 0600) that gets `username`,
-    /// `password`, `force_change` of each user the moment the password is set.
+    /// `password`, `force_change` of each user the moment the password is
+    /// set: rows go to `<output>.partial.csv` as they arrive (synced, so a
+    /// crash loses none) and the sheet is put in place at the end; when no
+    /// password was set no sheet is written. Password cells hold exactly
+    /// the password (no formula guard; a CSV sheet with one starting with
+    /// `-`, `=`, `+` or `@` gets a warning to open it as text).
+    /// `overwrite: true` lets the sheet replace an existing file; without
+    /// it an existing `output` is an error, as is a `.partial.csv` left by a
+    /// run that stopped early.
     ///
     /// Throws when: `via` is neither `api` nor `exec`; `store` or `timeout`
-    /// is not valid; the output file cannot be created (before anything is
-    /// sent); with `exec`, when the cluster cannot be reached or the exec
+    /// is not valid; `output` exists (without `overwrite`) or cannot be
+    /// created (exit 2, before anything is sent); with `exec`, when the cluster cannot be reached or the exec
     /// cannot start (no pod, no `create` on `pods/exec`).
     ///
     /// ```rhai
@@ -142,11 +173,18 @@ pub mod hub_admin_module {
         let via = options.get("via").filter(|v| !v.is_unit()).map(|v| v.to_string()).unwrap_or_else(|| "api".into());
         let entries = items(&rows);
         let dry_run = hub.context().dry_run();
-        let output = options.get("output").filter(|v| !v.is_unit()).map(|v| v.to_string()).filter(|_| !dry_run);
+        let output = options.get("output").filter(|v| !v.is_unit()).map(|v| v.to_string());
+        let overwrite = options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false);
+        let existing = Existing::replace_if(overwrite);
         let sheet = match &output {
+            Some(path) if dry_run => {
+                // A dry run writes nothing, but says now what the real run would refuse.
+                SheetSink::check(Path::new(path), existing).map_err(thrown)?;
+                None
+            }
             Some(path) => {
                 let columns = ["username", "password", "force_change"].map(String::from);
-                Some(RefCell::new(SheetSink::create(Path::new(path), &columns).map_err(thrown)?))
+                Some(RefCell::new(SheetSink::create(Path::new(path), &columns, existing).map_err(thrown)?))
             }
             None => None,
         };
@@ -196,21 +234,7 @@ pub mod hub_admin_module {
             Ok::<_, Box<EvalAltResult>>(results)
         });
         if let Some(sheet) = sheet {
-            let sheet = sheet.into_inner();
-            let rows = sheet.rows_written();
-            match sheet.finish() {
-                // A sheet that holds nobody is no sheet: leave no file.
-                Ok(path) if rows == 0 => {
-                    let _ = std::fs::remove_file(path);
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    sheet_error.borrow_mut().get_or_insert(e.to_string());
-                }
-            }
-        }
-        if let Some(e) = sheet_error.into_inner() {
-            eprintln!("❌ The password sheet could not be written completely: {e}");
+            finish_sheet(sheet.into_inner(), sheet_error.into_inner());
         }
         let mut results = to_array(&results?)?;
         note_store(hub, &mut results, &store);

@@ -291,6 +291,40 @@ pub mod hub_module {
         }
     }
 
+    /// Names (or roster rows) that look like a user of the hub without
+    /// being it: the same text once Unicode-normalised (NFKC), lower-cased
+    /// and stripped of invisible characters (`jos\u{e9}` and
+    /// `jose\u{301}`, `ann` and `ann\u{200b}`). One listing of every
+    /// user. Returns one map per group: `names` (the batch's first) and
+    /// `warning`, a sentence naming them spelled out and what to do.
+    ///
+    /// Throws when: the hub cannot be reached.
+    ///
+    /// ```rhai
+    /// for l in hub.lookalikes(rows) { eprint(`⚠️  ${l.warning}`); }
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn lookalikes(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
+        let client = hub.client()?;
+        let names: Vec<String> = items(&list)
+            .into_iter()
+            .filter_map(|item| match item {
+                crate::script::items::Item::Send(row) => crate::username::normalize(&row.name).ok(),
+                crate::script::items::Item::Done(_) => None,
+            })
+            .collect();
+        let groups = block_on(client.lookalike_users(&names))?.map_err(thrown)?;
+        Ok(groups
+            .into_iter()
+            .map(|group| {
+                let mut map = Map::new();
+                map.insert("warning".into(), crate::username::lookalike_warning(&group).into());
+                map.insert("names".into(), group.into_iter().map(Dynamic::from).collect::<Array>().into());
+                Dynamic::from_map(map)
+            })
+            .collect())
+    }
+
     /// Creates users: a list of names or of roster rows (maps with
     /// `username` and maybe `admin`). Names are trimmed, lower-cased and
     /// checked first; an invalid one is `failed` and never sent. Admins and

@@ -18,7 +18,7 @@ use crate::hub::{
     parse_duration, plan_prune as compute_prune, plan_server_prune as compute_server_prune, select_tokens, HubClient,
     ItemResult, NewToken, PruneOptions, PrunePlan, ServerPlan, TokenFilter, UserQuery,
 };
-use crate::roster::Cell;
+use crate::roster::{Cell, Existing};
 
 /// `options[key]` as text, `None` when absent or `()`.
 fn text(options: &Map, key: &str) -> Option<String> {
@@ -80,7 +80,7 @@ fn pairs(items: &Array, key: &str, what: &str) -> Result<Vec<(String, String)>, 
 }
 
 /// Writes the prune plan's users to `path` in the export format (atomically).
-fn write_backup(plan: &PrunePlan, path: &str) -> Result<(), Box<EvalAltResult>> {
+fn write_backup(plan: &PrunePlan, path: &str, existing: Existing) -> Result<(), Box<EvalAltResult>> {
     let columns: Vec<String> =
         ["username", "admin", "groups", "created", "last_activity", "server"].map(String::from).to_vec();
     let opt = |v: &Option<String>| v.clone().map(Cell::Text).unwrap_or_default();
@@ -98,7 +98,7 @@ fn write_backup(plan: &PrunePlan, path: &str) -> Result<(), Box<EvalAltResult>> 
             ]
         })
         .collect();
-    crate::roster::write(Path::new(path), &columns, &rows)
+    crate::roster::write(Path::new(path), &columns, &rows, existing)
         .map_err(|e| bad_input(format!("cannot write the backup, so nothing was deleted: {e}")))
 }
 
@@ -151,12 +151,14 @@ pub mod hub_term_module {
     /// then deletes the users concurrently, each read again just before
     /// its delete: one that changed since the plan (now an admin, active
     /// again, a server started, group changed) is left alone. `backup: ()`
-    /// skips the backup. One result per user: `deleted`, `skipped` (`error`
+    /// skips the backup; an existing backup file is replaced only with
+    /// `overwrite: true`. One result per user: `deleted`, `skipped` (`error`
     /// says what changed), `not_found`, `failed`, or `planned` in a dry run
     /// (no backup is written then).
     ///
     /// Throws when: `plan` is not from `hub.plan_prune`, or the backup
-    /// cannot be written (exit 2; nothing is deleted).
+    /// exists (without `overwrite: true`) or cannot be written (exit 2;
+    /// nothing is deleted).
     ///
     /// ```rhai
     /// let results = hub.apply_prune(hub.plan_prune(#{ since: "180d" }), #{ backup: "gone.csv" });
@@ -167,7 +169,8 @@ pub mod hub_term_module {
             .map_err(|e| bad_input(format!("not a plan from `hub.plan_prune`: {e}")))?;
         let client = hub.client()?;
         if let (Some(path), false) = (text(&options, "backup"), client.dry_run()) {
-            write_backup(&plan, &path)?;
+            let overwrite = options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false);
+            write_backup(&plan, &path, Existing::replace_if(overwrite))?;
         }
         to_array(&block_on(client.apply_prune(&plan))?)
     }

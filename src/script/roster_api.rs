@@ -7,7 +7,7 @@ use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
 use super::error::{bad_input, thrown};
 use super::runtime::Context;
-use crate::roster::{self, Cell, ReadOptions, Row};
+use crate::roster::{self, Cell, Existing, ReadOptions, Row, SheetSink};
 
 fn row_map(row: &Row) -> Map {
     let mut map = Map::new();
@@ -82,6 +82,11 @@ fn headers_and_keys(columns: &Array) -> Result<(Vec<String>, Vec<String>), Box<E
         .map(|pairs| pairs.into_iter().unzip())
 }
 
+/// The `overwrite` option: true only when given as `true`.
+fn overwrite(options: &Map) -> bool {
+    options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false)
+}
+
 /// Reading and writing roster files.
 #[export_module]
 pub mod roster_module {
@@ -127,7 +132,9 @@ pub mod roster_module {
 
     /// Writes rows (maps) to a file, atomically: `.xlsx`/`.xls` as Excel
     /// (bold, frozen header), anything else as CSV. The columns are the
-    /// keys of the first row; lists are joined with `;`.
+    /// keys of the first row; lists are joined with `;`. An existing file
+    /// is replaced (commands use the form with `#{ overwrite }`, which
+    /// refuses to).
     ///
     /// Throws when: the file cannot be written.
     ///
@@ -155,8 +162,50 @@ pub mod roster_module {
     /// ```
     #[rhai_fn(name = "write", return_raw)]
     pub fn write_columns(path: &str, rows: Array, columns: Array) -> Result<(), Box<EvalAltResult>> {
+        write_with(path, rows, columns, Map::from_iter([("overwrite".into(), Dynamic::TRUE)]))
+    }
+
+    /// Writes rows with the given columns and options: `overwrite` (a
+    /// bool, default false) — without it an existing file is left as it is
+    /// and the call throws, so an admin's earlier file is never replaced
+    /// silently.
+    ///
+    /// Throws when: the file exists and `overwrite` is not true (exit 2,
+    /// the message names the file and `--overwrite`), the file cannot be
+    /// written, or a column is not a key or `[header, key]`.
+    ///
+    /// ```rhai
+    /// roster::write("export.csv", hub.users(), [["username", "name"], "admin"], #{ overwrite: false });
+    /// ```
+    #[rhai_fn(name = "write", return_raw)]
+    pub fn write_with(path: &str, rows: Array, columns: Array, options: Map) -> Result<(), Box<EvalAltResult>> {
         let (headers, keys) = headers_and_keys(&columns)?;
-        roster::write(Path::new(path), &headers, &cells(&rows, &keys)).map_err(thrown)
+        let existing = Existing::replace_if(overwrite(&options));
+        roster::write(Path::new(path), &headers, &cells(&rows, &keys), existing).map_err(thrown)
+    }
+
+    /// Checks, before anything is sent, that a file can be written later:
+    /// jhctl writes its format, and it does not exist unless `overwrite`
+    /// is true. Options: `overwrite` (bool), `sheet` (bool: a password
+    /// sheet, whose journal `<path>.partial.csv` must not exist either).
+    ///
+    /// Throws when: the file exists and `overwrite` is not true, its
+    /// extension is one jhctl cannot write, or (with `sheet`) a run that
+    /// stopped early left its journal (exit 2).
+    ///
+    /// ```rhai
+    /// roster::check_output("sheet.csv", #{ overwrite: false, sheet: true });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn check_output(path: &str, options: Map) -> Result<(), Box<EvalAltResult>> {
+        let existing = Existing::replace_if(overwrite(&options));
+        let sheet = options.get("sheet").and_then(|v| v.as_bool().ok()).unwrap_or(false);
+        let checked = if sheet {
+            SheetSink::check(Path::new(path), existing)
+        } else {
+            roster::check_target(Path::new(path), existing)
+        };
+        checked.map_err(thrown)
     }
 
     /// Parses a boolean as roster files write it: true/false, 1/0, yes/no,

@@ -7,7 +7,7 @@
 //! enters async code. The REPL makes those calls interruptible with
 //! [`set_interrupt`].
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -56,6 +56,10 @@ pub struct Context {
     settings: Settings,
     json: Cell<bool>,
     dry_run: Cell<bool>,
+    /// Whether `print` wrote to stdout in this run.
+    printed: Cell<bool>,
+    /// The last line `eprint` wrote: what went wrong when a script stops with `exit(n)`.
+    last_eprint: RefCell<Option<String>>,
 }
 
 impl Context {
@@ -93,6 +97,26 @@ impl Context {
     /// the cluster alike (the global `--dry-run` stays on when given).
     pub fn set_dry_run(&self, on: bool) {
         self.dry_run.set(on);
+    }
+
+    /// Notes that `print` wrote to stdout.
+    pub fn note_printed(&self) {
+        self.printed.set(true);
+    }
+
+    /// Whether `print` wrote to stdout in this run.
+    pub fn printed(&self) -> bool {
+        self.printed.get()
+    }
+
+    /// Notes the last line `eprint` wrote.
+    pub fn note_eprint(&self, text: &str) {
+        *self.last_eprint.borrow_mut() = Some(text.to_string());
+    }
+
+    /// The last line `eprint` wrote, if any.
+    pub fn last_eprint(&self) -> Option<String> {
+        self.last_eprint.borrow().clone()
     }
 
     /// The context an engine carries (its default tag), for primitives

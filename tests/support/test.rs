@@ -67,6 +67,13 @@ impl Test {
         self
     }
 
+    /// Replaces the arguments, keeping the folder, home and environment:
+    /// for a second run in the same folder.
+    pub fn with_args(mut self, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Test {
+        self.args = args.into_iter().map(|arg| arg.as_ref().to_owned()).collect();
+        self
+    }
+
     /// Sets an environment variable for the run.
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Test {
         self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
