@@ -20,6 +20,7 @@ mod panel;
 mod passwords;
 mod readme;
 mod repl;
+mod second_pass;
 mod secrets;
 mod spine;
 mod tls;

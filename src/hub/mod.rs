@@ -21,9 +21,12 @@ mod sync_plan;
 mod tls;
 mod token;
 mod tokens;
+mod user_records;
 mod users;
 
-pub use admin_api::{PasswordRow, QuotaAction, QuotaEntry, QuotaRow, QUOTA_BATCH_MAX, QUOTA_LIMIT};
+pub use admin_api::{
+    password_problem, PasswordRow, QuotaAction, QuotaEntry, QuotaRow, MIN_PASSWORD_LENGTH, QUOTA_BATCH_MAX, QUOTA_LIMIT,
+};
 pub use age::{parse_duration, parse_time};
 pub use client::{HubClient, HubConfig, DEFAULT_CONCURRENCY};
 pub use error::HubError;

@@ -8,6 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::client::HubClient;
+use super::user_records;
 use super::{HubError, ItemResult, ItemStatus, NewUser, User};
 use crate::username;
 
@@ -161,10 +162,41 @@ impl HubClient {
 
     /// Deletes users concurrently: `deleted`, `not_found` or `failed` each.
     /// A 404 on a retry (the first answer was lost) counts as `deleted`.
+    ///
+    /// Before deleting a user, its records that outlive it on the guide's
+    /// hub are cleared through the admin API (`user_records.rs`): its
+    /// password is replaced by a random one nobody sees (forced to change)
+    /// and a quota balance is set to 0; the result's `note` says what was
+    /// cleared. A user whose records cannot be cleared is not deleted
+    /// (`failed`). A hub without the admin API deletes as asked, and says
+    /// once that nothing was cleared.
     pub async fn delete_users(&self, names: &[String]) -> Vec<ItemResult> {
+        let (records, users) = match self.dry_run() || names.is_empty() {
+            true => (user_records::Records::NoAdminApi, None),
+            false => {
+                let normal: Vec<String> = names.iter().filter_map(|n| username::normalize(n).ok()).collect();
+                let (records, users) = futures::join!(self.user_records(), self.existing_names(&normal));
+                // When the users cannot be listed, clear every name's records.
+                (records, users.ok())
+            }
+        };
+        let (records, users) = (&records, &users);
         self.per_user(names, |name| async move {
             let path = format!("/hub/api/users/{}", Self::segment(&name));
-            self.delete_item(name, &path).await
+            // A name that is no user gets no password row (a typo would make one).
+            if users.as_ref().is_some_and(|u| !u.contains(&name)) {
+                return self.delete_item(name, &path).await;
+            }
+            match self.clear_records(&name, records).await {
+                Err(kept) => kept,
+                Ok(note) => {
+                    let result = self.delete_item(name, &path).await;
+                    match (note, result.status) {
+                        (Some(note), ItemStatus::Deleted | ItemStatus::NotFound) => result.noted(note),
+                        _ => result,
+                    }
+                }
+            }
         })
         .await
     }

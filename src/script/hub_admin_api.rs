@@ -216,6 +216,19 @@ pub mod hub_admin_module {
         Ok(results)
     }
 
+    /// Why the guide's hub would refuse `password` (shorter than its
+    /// minimum of 7 characters), so a command can stop before it creates
+    /// anything; `()` when the known rule passes (a hub configured
+    /// stricter may still refuse it).
+    ///
+    /// ```rhai
+    /// let problem = password_problem("abc");
+    /// if problem != () { eprint(`error: --password: ${problem}`); exit(2); }
+    /// ```
+    pub fn password_problem(password: &str) -> Dynamic {
+        crate::hub::password_problem(password).map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+    }
+
     /// A password made by the hub's admin API (16 characters).
     ///
     /// Throws when: the hub cannot be reached or has no admin API.

@@ -25,11 +25,11 @@ fn text(options: &Map, key: &str) -> Option<String> {
     options.get(key).filter(|v| !v.is_unit()).map(|v| v.to_string())
 }
 
-/// `options[key]` as a duration: text like `30d`, or a number of seconds.
+/// `options[key]` as a duration: text with a unit like `30d`. A number
+/// (a Rhai int, or text without a unit) is refused, as on the command line.
 fn duration(options: &Map, key: &str) -> Result<Option<Duration>, Box<EvalAltResult>> {
     match options.get(key).filter(|v| !v.is_unit()) {
         None => Ok(None),
-        Some(v) if v.is_int() => Ok(Some(Duration::from_secs(v.as_int().unwrap_or(0).max(0) as u64))),
         Some(v) => parse_duration(&v.to_string()).map(Some).map_err(|e| bad_input(format!("`{key}`: {e}"))),
     }
 }
@@ -108,13 +108,25 @@ pub mod hub_term_module {
     use super::*;
 
     /// Seconds in a duration like `45s`, `30m`, `2h`, `1d`, `1w`, `180d`
-    /// or `1h30m` (a bare number is seconds); `()` when it is not one.
+    /// or `1h30m`; `()` when it is not one (a bare number such as `180`
+    /// is not: the unit is required).
     ///
     /// ```rhai
     /// let idle = duration_seconds("2h");   // 7200
     /// ```
     pub fn duration_seconds(text: &str) -> Dynamic {
         parse_duration(text).map(|d| Dynamic::from(d.as_secs() as i64)).unwrap_or(Dynamic::UNIT)
+    }
+
+    /// Why `text` is not a duration, with the fix (e.g. "`5` has no unit;
+    /// write it with one, e.g. 5d for days, ..."); `()` when it is one.
+    ///
+    /// ```rhai
+    /// let problem = duration_problem("180");
+    /// if problem != () { eprint(`error: --since: ${problem}`); }
+    /// ```
+    pub fn duration_problem(text: &str) -> Dynamic {
+        parse_duration(text).err().map(Dynamic::from).unwrap_or(Dynamic::UNIT)
     }
 
     /// The plan that deletes the users nobody used for `since` (last

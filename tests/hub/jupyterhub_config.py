@@ -10,6 +10,9 @@ with these environment variables:
   service, which has the admin role
 - JHCTL_TEST_HUB_PAGE_MAX (optional): the most users or groups the hub serves
   a page (api_page_max_limit and api_page_default_limit); unset: 200 and 50
+- JHCTL_TEST_HUB_MIN_PASSWORD (optional): the shortest password the admin
+  API's set-password takes (the authenticator's `min_password_length`);
+  unset: 7, the first-use authenticator's default
 
 The same file serves every hub version the suite runs against
 (JHCTL_TEST_HUB in tests/support/hub.rs); where the versions' options differ,

@@ -99,6 +99,9 @@ impl TestHub {
         if let Some(limit) = options.page_max {
             command.env("JHCTL_TEST_HUB_PAGE_MAX", limit.to_string());
         }
+        if let Some(length) = options.min_password {
+            command.env("JHCTL_TEST_HUB_MIN_PASSWORD", length.to_string());
+        }
         let child = command
             .args(["-m", "jupyterhub", "-f"])
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hub/jupyterhub_config.py"))
@@ -338,6 +341,7 @@ impl TestHub {
 #[derive(Debug, Default)]
 pub struct TestHubBuilder {
     page_max: Option<usize>,
+    min_password: Option<usize>,
 }
 
 impl TestHubBuilder {
@@ -345,6 +349,14 @@ impl TestHubBuilder {
     /// (`api_page_max_limit` and `api_page_default_limit`), instead of 200.
     pub fn page_max(mut self, limit: usize) -> Self {
         self.page_max = Some(limit);
+        self
+    }
+
+    /// The admin API's set-password refuses passwords shorter than
+    /// `length` (a hub configured with a longer `min_password_length`
+    /// than the default 7).
+    pub fn min_password(mut self, length: usize) -> Self {
+        self.min_password = Some(length);
         self
     }
 
