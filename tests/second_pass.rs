@@ -238,3 +238,24 @@ fn create_removes_again_the_users_it_created_whose_password_was_refused() {
     assert_eq!(hub.usernames(), ["sh00"], "only the user that existed before is left");
     assert_eq!(hub.stored_password("sh00", "anything-at-all"), None, "an existing user's password is left alone");
 }
+
+// Issue #26: `create` warns about a name whose earlier user left a balance
+// (the quota listing is what the admin API shows; a password row is not).
+#[test]
+fn create_warns_about_a_balance_an_earlier_user_left() {
+    let hub = TestHub::start();
+    hub.create_users(&["lf00"], false);
+    for (name, amount) in [("lf00", 30), ("lf01", 250), ("lf02", 0)] {
+        let body = json!({ "action": "set", "amount": amount });
+        let (status, reply) = hub.api("POST", &format!("/hub/admin/api/quota/{name}"), Some(body));
+        assert_eq!(status, 200, "{reply}");
+    }
+    let files: &[(&str, &[u8])] = &[("r.csv", b"username\nlf00\nLF01\nlf02\n")];
+    let out = jhctl(&hub, files, &["create", "r.csv"]).expect_status(0);
+    assert_eq!(
+        out.stderr,
+        "⚠️  `lf01` is not a user, but the hub still holds a balance of 250 for that name (left by an earlier user): \
+         the new user gets it; reset it with: jhctl manage-users set-quota lf01 --amount 0\n",
+        "{out}"
+    );
+}

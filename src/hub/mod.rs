@@ -40,3 +40,4 @@ pub use sync_plan::{plan_sync, AdminChange, GroupChange, Kept, PlannedUser, Sync
 pub use tls::{install_crypto, CaBundle, CaOrigin};
 pub use token::Token;
 pub use tokens::{select_tokens, CreatedToken, TokenFilter, TokenResult};
+pub use user_records::Leftover;

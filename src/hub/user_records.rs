@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 
 use reqwest::Method;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{HubClient, HubError, ItemResult, ItemStatus, QuotaAction, QuotaEntry};
@@ -69,10 +70,22 @@ fn notice_once(text: &str) {
     }
 }
 
+/// What an earlier user of a name left in the hub's quota records, which
+/// a new user of that name would get.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Leftover {
+    /// The name (not a user of the hub now).
+    pub name: String,
+    /// The balance the record holds.
+    pub balance: i64,
+    /// Whether the record gives unlimited quota.
+    pub unlimited: bool,
+}
+
 impl HubClient {
-    /// Reads the quota records once, before a delete batch (a stock hub
-    /// without the admin API answers HTML: [`Records::NoAdminApi`]).
-    pub(crate) async fn user_records(&self) -> Records {
+    /// The quota listing as records by name (a stock hub without the admin
+    /// API answers HTML: [`Records::NoAdminApi`]).
+    async fn quota_records(&self) -> Records {
         match self.call(Method::GET, "/hub/admin/api/quota", &[], None).await {
             Ok(r) if r.ok() => {
                 let users = r.body.get("users").cloned().unwrap_or(Value::Array(Vec::new()));
@@ -81,16 +94,57 @@ impl HubClient {
                     Err(e) => Records::Unreadable(format!("the hub's quota listing is unreadable: {e}")),
                 }
             }
-            Ok(r) if admin_api_absent(r.status.as_u16(), &r.body) => {
-                notice_once(
-                    "this hub has no admin API (/hub/admin/api): deleted users' passwords and quota were not \
-                     cleared; if its authenticator keeps passwords by name, remove them there (or with --via exec)",
-                );
-                Records::NoAdminApi
-            }
+            Ok(r) if admin_api_absent(r.status.as_u16(), &r.body) => Records::NoAdminApi,
             Ok(r) => Records::Unreadable(super::admin_api::admin_failure(&r)),
             Err(e) => Records::Unreadable(e.to_string()),
         }
+    }
+
+    /// Reads the quota records once, before a delete batch; on a hub
+    /// without the admin API, says once that nothing will be cleared.
+    pub(crate) async fn user_records(&self) -> Records {
+        let records = self.quota_records().await;
+        if matches!(records, Records::NoAdminApi) {
+            notice_once(
+                "this hub has no admin API (/hub/admin/api): deleted users' passwords and quota were not \
+                 cleared; if its authenticator keeps passwords by name, remove them there (or with --via exec)",
+            );
+        }
+        records
+    }
+
+    /// Among `names` (normalised here), those that are not users of the
+    /// hub but still have a quota record holding credit, left by an
+    /// earlier user of the name: a user created under it would get that
+    /// balance. One quota listing, and a user listing only when some name
+    /// has such a record; empty on a hub without the admin API. (A
+    /// password row left behind cannot be seen through the admin API.)
+    pub async fn leftovers(&self, names: &[String]) -> Result<Vec<Leftover>, HubError> {
+        let records = match self.quota_records().await {
+            Records::NoAdminApi => return Ok(Vec::new()),
+            Records::Unreadable(why) => {
+                return Err(HubError::Decode { what: "list quota".into(), reason: why });
+            }
+            Records::Known(records) => records,
+        };
+        let mut seen = HashSet::new();
+        let held: Vec<&QuotaEntry> = names
+            .iter()
+            .filter_map(|n| crate::username::normalize(n).ok())
+            .filter(|n| seen.insert(n.clone()))
+            .filter_map(|n| records.get(&n))
+            .filter(|q| holds_credit(q))
+            .collect();
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let candidates: Vec<String> = held.iter().map(|q| q.username.to_lowercase()).collect();
+        let users = self.existing_names(&candidates).await?;
+        Ok(held
+            .into_iter()
+            .filter(|q| !users.contains(&q.username.to_lowercase()))
+            .map(|q| Leftover { name: q.username.to_lowercase(), balance: q.balance, unlimited: q.unlimited })
+            .collect())
     }
 
     /// Makes `name`'s password unusable and its balance zero, before the

@@ -201,6 +201,18 @@ impl HubClient {
         .await
     }
 
+    /// Deletes users concurrently and does nothing else (`deleted`,
+    /// `not_found` or `failed` each): for a caller that clears the records
+    /// they leave another way, e.g. in the hub's own store through the
+    /// cluster (`--via exec`).
+    pub async fn delete_users_only(&self, names: &[String]) -> Vec<ItemResult> {
+        self.per_user(names, |name| async move {
+            let path = format!("/hub/api/users/{}", Self::segment(&name));
+            self.delete_item(name, &path).await
+        })
+        .await
+    }
+
     /// `DELETE path` for the item `name`: `deleted`, `not_found` or
     /// `failed`; a 404 after an attempt whose answer was lost is `deleted`.
     /// When no answer came at all, `GET path` tells whether it is gone.

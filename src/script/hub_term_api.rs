@@ -12,6 +12,7 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, thrown};
+use super::hub_admin_api::{delete_then_remove, delete_via};
 use super::hub_api::Hub;
 use super::runtime::block_on;
 use crate::hub::{
@@ -159,12 +160,16 @@ pub mod hub_term_module {
     /// Applies a plan from `hub.plan_prune`: first writes the backup
     /// (`options.backup`, a CSV/Excel file in the export format, so
     /// `manage-users create FILE` restores the users with their groups),
-    /// then deletes the users concurrently. `backup: ()` skips it. One
-    /// result per user: `deleted`, `not_found`, `failed`, or `planned` in
-    /// a dry run (no backup is written then).
+    /// then deletes the users concurrently. `backup: ()` skips it. Each
+    /// user's password and balance are cleared as `hub.delete_users` does:
+    /// through the admin API, or with `via: "exec"` (and the exec options
+    /// of `set_passwords`) removed from the hub's store. One result per
+    /// user: `deleted` (its `note` says what was cleared), `not_found`,
+    /// `failed`, or `planned` in a dry run (no backup is written then).
     ///
-    /// Throws when: `plan` is not from `hub.plan_prune`, or the backup
-    /// cannot be written (exit 2; nothing is deleted).
+    /// Throws when: `plan` is not from `hub.plan_prune`, `via` is not
+    /// valid, or the backup cannot be written (exit 2; nothing is
+    /// deleted).
     ///
     /// ```rhai
     /// let results = hub.apply_prune(hub.plan_prune(#{ since: "180d" }), #{ backup: "gone.csv" });
@@ -173,12 +178,16 @@ pub mod hub_term_module {
     pub fn apply_prune(hub: &mut Hub, plan: Map, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let plan: PrunePlan = rhai::serde::from_dynamic(&plan.into())
             .map_err(|e| bad_input(format!("not a plan from `hub.plan_prune`: {e}")))?;
+        let via = delete_via(hub, &options)?;
         let client = hub.client()?;
         if let (Some(path), false) = (text(&options, "backup"), client.dry_run()) {
             write_backup(&plan, &path)?;
         }
         let names: Vec<String> = plan.delete.iter().map(|c| c.name.clone()).collect();
-        to_array(&block_on(client.delete_users(&names))?)
+        match via {
+            None => to_array(&block_on(client.delete_users(&names))?),
+            Some(exec) => to_array(&delete_then_remove(hub, &names, &exec)?),
+        }
     }
 
     /// Every API token of every user (the whole hub, concurrently).
