@@ -259,3 +259,22 @@ fn create_warns_about_a_balance_an_earlier_user_left() {
         "{out}"
     );
 }
+
+// Issue #26: on a stock JupyterHub (no admin API) deleting still works, and
+// one line says that nothing was cleared.
+#[test]
+fn delete_on_a_hub_without_the_admin_api_says_once_that_nothing_was_cleared() {
+    let hub = TestHub::builder().without_admin_api().start();
+    hub.create_users(&["st01", "st02", "st03"], false);
+    let files: &[(&str, &[u8])] = &[("gone.csv", b"username\nst01\nst02\nst03\n")];
+    let out = jhctl(&hub, files, &["delete", "gone.csv", "--yes"]).expect_status(0);
+    assert!(out.stdout.contains("✅ Deleted user: st01\n✅ Deleted user: st02\n✅ Deleted user: st03\n"), "{out}");
+    assert_eq!(
+        out.stderr,
+        "⚠️  this hub has no admin API (/hub/admin/api): deleted users' passwords and quota were not cleared; \
+         if its authenticator keeps passwords by name, remove them there (`delete` and `prune-inactive` with \
+         --via exec remove them from the hub's store)\n",
+        "{out}"
+    );
+    assert_eq!(hub.usernames(), Vec::<String>::new());
+}

@@ -102,6 +102,9 @@ impl TestHub {
         if let Some(length) = options.min_password {
             command.env("JHCTL_TEST_HUB_MIN_PASSWORD", length.to_string());
         }
+        if options.no_admin_api {
+            command.env("JHCTL_TEST_HUB_NO_ADMIN_API", "1");
+        }
         let child = command
             .args(["-m", "jupyterhub", "-f"])
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hub/jupyterhub_config.py"))
@@ -342,6 +345,7 @@ impl TestHub {
 pub struct TestHubBuilder {
     page_max: Option<usize>,
     min_password: Option<usize>,
+    no_admin_api: bool,
 }
 
 impl TestHubBuilder {
@@ -357,6 +361,13 @@ impl TestHubBuilder {
     /// than the default 7).
     pub fn min_password(mut self, length: usize) -> Self {
         self.min_password = Some(length);
+        self
+    }
+
+    /// A stock JupyterHub: no admin API (`/hub/admin/api/...` gets the
+    /// hub's HTML pages).
+    pub fn without_admin_api(mut self) -> Self {
+        self.no_admin_api = true;
         self
     }
 
