@@ -335,4 +335,17 @@ fn delete_via_exec_removes_the_password_row_and_the_balance() {
         .expect_status(0);
     assert!(out.stdout.contains("✅ Deleted user: old1 (password row removed)\n"), "{out}");
     assert_eq!(hub.stored_password("old1", "OldSecret-3"), None);
+
+    // And sync --prune.
+    hub.create_users(&["gone2"], false);
+    let body = json!({"username": "gone2", "password": "OldSecret-4", "force_change": false});
+    assert_eq!(hub.api("POST", "/hub/admin/api/set-password", Some(body)).0, 200);
+    let out = base()
+        .file("roster.csv", "username\ndl01\n")
+        .args(["manage-users", "sync", "roster.csv", "--prune", "--yes", "--via", "exec"])
+        .run()
+        .expect_status(0);
+    assert!(out.stdout.contains("✅ Deleted user: gone2 (password row removed)\n"), "{out}");
+    assert_eq!(hub.stored_password("gone2", "OldSecret-4"), None);
+    assert_eq!(hub.usernames(), ["dl01"]);
 }

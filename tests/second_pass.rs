@@ -272,8 +272,8 @@ fn delete_on_a_hub_without_the_admin_api_says_once_that_nothing_was_cleared() {
     assert_eq!(
         out.stderr,
         "⚠️  this hub has no admin API (/hub/admin/api): deleted users' passwords and quota were not cleared; \
-         if its authenticator keeps passwords by name, remove them there (`delete` and `prune-inactive` with \
-         --via exec remove them from the hub's store)\n",
+         if its authenticator keeps passwords by name, remove them there (`delete`, `prune-inactive` and \
+         `sync --prune` with --via exec remove them from the hub's store)\n",
         "{out}"
     );
     assert_eq!(hub.usernames(), Vec::<String>::new());

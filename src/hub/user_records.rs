@@ -107,8 +107,8 @@ impl HubClient {
         if matches!(records, Records::NoAdminApi) {
             notice_once(
                 "this hub has no admin API (/hub/admin/api): deleted users' passwords and quota were not \
-                 cleared; if its authenticator keeps passwords by name, remove them there (`delete` and \
-                 `prune-inactive` with --via exec remove them from the hub's store)",
+                 cleared; if its authenticator keeps passwords by name, remove them there (`delete`, \
+                 `prune-inactive` and `sync --prune` with --via exec remove them from the hub's store)",
             );
         }
         records
