@@ -171,6 +171,7 @@ fn a_duration_without_a_unit_is_refused() {
     assert_eq!(hub.usernames(), ["fresh"]);
 }
 
+// Issue #26: a dry run's summary said "✅ Created: 2" for users it only planned.
 #[test]
 fn dry_run_summaries_say_would() {
     let hub = TestHub::start();
