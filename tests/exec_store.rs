@@ -327,3 +327,65 @@ fn regression_11_exec_timeout_leaves_the_unconfirmed_unknown() {
     let (out, _) = exec_run(&hub, &cluster, "username\nu1\n", &["--generate", "--timeout", "0"]);
     assert!(out.expect_status(2).stderr.contains("error: --timeout must be at least 1 second, got 0"));
 }
+
+// Issue #26: with `--via exec`, a deleted user's password row and quota
+// record are removed from the store the hub reads, so a user created later
+// under the name neither logs in with the old password nor holds the balance.
+#[test]
+fn delete_via_exec_removes_the_password_row_and_the_balance() {
+    let hub = TestHub::start();
+    let cluster = FakeCluster::start();
+    hub_pod(&hub, &cluster, store_db(&hub));
+    hub.create_users(&["dl01", "dl02"], false);
+    for (name, password, amount) in [("dl01", "OldSecret-1", 250), ("dl02", "OldSecret-2", 0)] {
+        let body = json!({"username": name, "password": password, "force_change": false});
+        assert_eq!(hub.api("POST", "/hub/admin/api/set-password", Some(body)).0, 200);
+        let quota = json!({"action": "set", "amount": amount});
+        assert_eq!(hub.api("POST", &format!("/hub/admin/api/quota/{name}"), Some(quota)).0, 200);
+    }
+    assert!(login(&hub, "dl01", "OldSecret-1"));
+    let base = || Test::new().hub(&hub).env("KUBECONFIG", cluster.kubeconfig_path());
+
+    let out = base()
+        .file("gone.csv", "username\ndl01\ndl02\n")
+        .args(["manage-users", "delete", "gone.csv", "--yes", "--via", "exec"])
+        .run()
+        .expect_status(0);
+    assert!(out.stdout.contains("✅ Deleted user: dl01 (password row removed, quota record removed)\n"), "{out}");
+    assert!(out.stdout.contains("✅ Deleted user: dl02 (password row removed, quota record removed)\n"), "{out}");
+    assert_eq!(hub.stored_password("dl01", "OldSecret-1"), None, "the row is gone");
+    let (_, quota) = hub.api("GET", "/hub/admin/api/quota", None);
+    assert!(!quota.to_string().contains("dl01"), "{quota}");
+
+    // The next user of the name starts clean: the old password sets nothing it can use.
+    base().file("again.csv", "username\ndl01\n").args(["manage-users", "create", "again.csv"]).run().expect_status(0);
+    let (_, quota) = hub.api("GET", "/hub/admin/api/quota/dl01", None);
+    assert_eq!(quota["balance"], 0, "{quota}");
+    assert_eq!(hub.stored_password("dl01", "OldSecret-1"), None);
+
+    // prune-inactive takes the same path.
+    hub.create_users(&["old1"], false);
+    let body = json!({"username": "old1", "password": "OldSecret-3", "force_change": false});
+    assert_eq!(hub.api("POST", "/hub/admin/api/set-password", Some(body)).0, 200);
+    let backdate = json!({ "last_activity": "2025-01-01T00:00:00Z" });
+    assert_eq!(hub.api("POST", "/hub/api/users/old1/activity", Some(backdate)).0, 200);
+    let out = base()
+        .args(["manage-users", "prune-inactive", "--since", "180d", "--no-backup", "--yes", "--via", "exec"])
+        .run()
+        .expect_status(0);
+    assert!(out.stdout.contains("✅ Deleted user: old1 (password row removed)\n"), "{out}");
+    assert_eq!(hub.stored_password("old1", "OldSecret-3"), None);
+
+    // And sync --prune.
+    hub.create_users(&["gone2"], false);
+    let body = json!({"username": "gone2", "password": "OldSecret-4", "force_change": false});
+    assert_eq!(hub.api("POST", "/hub/admin/api/set-password", Some(body)).0, 200);
+    let out = base()
+        .file("roster.csv", "username\ndl01\n")
+        .args(["manage-users", "sync", "roster.csv", "--prune", "--yes", "--via", "exec"])
+        .run()
+        .expect_status(0);
+    assert!(out.stdout.contains("✅ Deleted user: gone2 (password row removed)\n"), "{out}");
+    assert_eq!(hub.stored_password("gone2", "OldSecret-4"), None);
+    assert_eq!(hub.usernames(), ["dl01"]);
+}

@@ -23,6 +23,7 @@ mod passwords;
 mod readme;
 mod recheck;
 mod repl;
+mod second_pass;
 mod secrets;
 mod sheets;
 mod spine;

@@ -275,7 +275,7 @@ fn start_and_stop_many_servers() {
     let none = run(&hub, &["manage-users", "stop"]).expect_status(2);
     assert!(none.stderr.contains("give usernames, -f/--file FILE, --group GROUP, --all-running or --idle-since"));
     let bad = run(&hub, &["manage-users", "stop", "--idle-since", "soon"]).expect_status(2);
-    assert!(bad.stderr.contains("--idle-since 'soon' is not a duration"), "{bad}");
+    assert!(bad.stderr.contains("--idle-since `soon` is not a duration"), "{bad}");
 }
 
 #[test]
@@ -412,7 +412,8 @@ fn sync_plans_applies_and_then_has_nothing_to_do() {
     let out = out.expect_status(0);
     assert!(out.stdout.starts_with(&plan), "{out}");
     assert!(out.stdout.contains("✅ Admin revoked for: t2\n"), "{out}");
-    assert!(out.stdout.contains("✅ Deleted user: x3\n"), "{out}");
+    // Issue #26: a deleted user's password is made unusable first.
+    assert!(out.stdout.contains("✅ Deleted user: x3 (password cleared)\n"), "{out}");
     assert!(
         out.stdout.contains(
             "  ✅ Created: 10\n  ⚠️  Already exist: 0\n  ✅ Admin changed: 2\n  ✅ Memberships changed: 20\n  \

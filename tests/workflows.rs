@@ -228,7 +228,10 @@ fn guide_remove_users() {
     let out = jhctl(&hub, &[("remove_list.csv", remove)], &["manage-users", "delete", "remove_list.csv", "--yes"])
         .expect_status(0);
     assert!(
-        out.stdout.contains("✅ Deleted user: drop1\n✅ Deleted user: drop2\n⚠️  User not found: ghost\n"),
+        out.stdout.contains(
+            "✅ Deleted user: drop1 (password cleared)\n✅ Deleted user: drop2 (password cleared)\n\
+             ⚠️  User not found: ghost\n"
+        ),
         "{out}"
     );
     assert!(out.stdout.contains("  ✅ Deleted: 2\n  ⚠️  Not found: 1\n  ❌ Failed: 0\n"), "{out}");

@@ -19,6 +19,24 @@ pub const QUOTA_BATCH_MAX: usize = 1000;
 /// The largest amount the quota API accepts, either sign.
 pub const QUOTA_LIMIT: i64 = 10_000_000;
 
+/// The shortest password the guide's hub takes (its first-use
+/// authenticator's default `min_password_length`); set-password answers
+/// 400 "too short" below it.
+pub const MIN_PASSWORD_LENGTH: usize = 7;
+
+/// Why the guide's hub would refuse `password`, known before anything is
+/// sent (its length, counted in characters as the hub does); `None` when
+/// the known rule passes. A hub configured stricter may still refuse it.
+pub fn password_problem(password: &str) -> Option<String> {
+    let length = password.chars().count();
+    (length < MIN_PASSWORD_LENGTH).then(|| {
+        format!(
+            "the password is too short for the hub: {length} characters, it needs at least {MIN_PASSWORD_LENGTH}; \
+             choose a longer one, or --generate-passwords"
+        )
+    })
+}
+
 /// One user's password to set: one item of a password batch.
 #[derive(Clone)]
 pub struct PasswordRow {
@@ -105,7 +123,7 @@ impl QuotaAction {
     }
 }
 
-fn admin_failure(reply: &Reply) -> String {
+pub(super) fn admin_failure(reply: &Reply) -> String {
     match reply.status.as_u16() {
         300..=399 => format!(
             "{} - the hub sent its login page: it does not accept the token for the admin API; use an admin's token",
@@ -396,7 +414,7 @@ impl HubClient {
     /// One quota change. A change that moves the balance is sent once,
     /// marked with a key of its own in its description; when its answer is
     /// lost, the user's recent transactions tell whether the hub did it.
-    async fn quota_change(&self, name: &str, action: QuotaAction, what: &str) -> ItemResult {
+    pub(super) async fn quota_change(&self, name: &str, action: QuotaAction, what: &str) -> ItemResult {
         let path = format!("/hub/admin/api/quota/{}", Self::segment(name));
         let mark = format!("{:016x}", rand::random::<u64>());
         let description = format!("{what} (jhctl {mark})");
@@ -441,6 +459,23 @@ impl HubClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Issue #26: `create sh.csv --password abc` created both users, then
+    // every password failed: the rule the hub applies is checked first.
+    #[test]
+    fn a_password_shorter_than_the_hub_takes_is_known_before_sending() {
+        assert_eq!(
+            password_problem("abc").as_deref(),
+            Some(
+                "the password is too short for the hub: 3 characters, it needs at least 7; \
+                 choose a longer one, or --generate-passwords"
+            )
+        );
+        assert!(password_problem("abcdef").is_some());
+        assert_eq!(password_problem("abcdefg"), None);
+        assert_eq!(password_problem("äöüäöüä"), None, "characters, not bytes");
+        assert!(password_problem("äöü").is_some());
+    }
 
     #[test]
     fn amounts_are_checked_before_sending() {

@@ -6,11 +6,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 /// Reads a duration: `45s`, `30m`, `2h`, `1d`, `1w`, `1h30m`, `180d`,
-/// `2h 30m` (`humantime`'s units); a bare number is seconds.
+/// `2h 30m` (`humantime`'s units). A bare number is refused: an admin
+/// writing `--since 180` means days, not seconds, so the unit is required.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse::<u64>().map(Duration::from_secs).map_err(|e| format!("`{text}`: {e}"));
+        return Err(format!(
+            "`{text}` has no unit; write it with one, e.g. {text}d for days, {text}h for hours or {text}s for seconds"
+        ));
     }
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration ({e}); use e.g. 45s, 30m, 2h, 1d, 1w, 180d or 1h30m"))
@@ -46,7 +49,7 @@ mod tests {
             ("1h30m", 5400),
             ("2h 30m", 9000),
             ("180d", 180 * 86_400),
-            ("7200", 7200),
+            ("7200s", 7200),
             (" 90d ", 90 * 86_400),
         ];
         for (text, secs) in cases {
@@ -55,6 +58,20 @@ mod tests {
         for bad in ["", "soon", "5x", "-1d", "d"] {
             let error = parse_duration(bad).unwrap_err();
             assert!(error.contains("duration") || error.contains('`'), "{bad}: {error}");
+        }
+    }
+
+    // Issue #26: `--since 5` planned to delete every user older than five
+    // seconds; a number without a unit is refused, with the fix.
+    #[test]
+    fn a_bare_number_is_refused_with_the_units_to_choose_from() {
+        for bare in ["5", "180", " 7200 ", "0"] {
+            let error = parse_duration(bare).unwrap_err();
+            let n = bare.trim();
+            assert_eq!(
+                error,
+                format!("`{n}` has no unit; write it with one, e.g. {n}d for days, {n}h for hours or {n}s for seconds")
+            );
         }
     }
 

@@ -70,6 +70,9 @@ impl HubConfig {
 pub struct HubClient {
     inner: Arc<Inner>,
     dry_run: bool,
+    /// Whether deletes leave a user's records on the guide's hub (password
+    /// row, quota) for the caller to remove another way (`--via exec`).
+    keep_records: bool,
 }
 
 #[derive(Debug)]
@@ -206,6 +209,7 @@ impl HubClient {
                 proxy,
             }),
             dry_run: config.dry_run,
+            keep_records: false,
         })
     }
 
@@ -222,7 +226,20 @@ impl HubClient {
     /// The same client (sharing connections and the concurrency limit) with
     /// dry run switched on or off.
     pub fn with_dry_run(&self, dry_run: bool) -> HubClient {
-        HubClient { inner: self.inner.clone(), dry_run }
+        HubClient { inner: self.inner.clone(), dry_run, keep_records: self.keep_records }
+    }
+
+    /// The same client whose deletes only delete: the records a user
+    /// leaves on the guide's hub (password row, quota) are not cleared
+    /// through the admin API first, because the caller removes them from
+    /// the hub's store itself (`--via exec`).
+    pub fn keeping_records(&self) -> HubClient {
+        HubClient { keep_records: true, ..self.clone() }
+    }
+
+    /// Whether deletes leave the user's records to the caller ([`HubClient::keeping_records`]).
+    pub(crate) fn keeps_records(&self) -> bool {
+        self.keep_records
     }
 
     /// Whether long batches show a progress bar.

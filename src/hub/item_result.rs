@@ -68,22 +68,26 @@ pub struct ItemResult {
     pub status: ItemStatus,
     /// Why it failed (or what to check when `unknown`), with the hub's message.
     pub error: Option<String>,
+    /// What else was done for the item, for its line (e.g. a deleted
+    /// user's `password cleared, balance 250 → 0`); absent when nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl ItemResult {
     /// An outcome without error.
     pub fn new(name: impl Into<String>, status: ItemStatus) -> Self {
-        ItemResult { id: 0, name: name.into(), status, error: None }
+        ItemResult { id: 0, name: name.into(), status, error: None, note: None }
     }
 
     /// An item whose outcome could not be learned, saying what to check.
     pub fn unknown(name: impl Into<String>, check: impl Into<String>) -> Self {
-        ItemResult { id: 0, name: name.into(), status: ItemStatus::Unknown, error: Some(check.into()) }
+        ItemResult { id: 0, name: name.into(), status: ItemStatus::Unknown, error: Some(check.into()), note: None }
     }
 
     /// A planned item left alone because it changed since the plan; `why` says how.
     pub fn skipped(name: impl Into<String>, why: impl Into<String>) -> Self {
-        ItemResult { id: 0, name: name.into(), status: ItemStatus::Skipped, error: Some(why.into()) }
+        ItemResult { id: 0, name: name.into(), status: ItemStatus::Skipped, error: Some(why.into()), note: None }
     }
 
     /// The same result, answering item `id`.
@@ -92,8 +96,14 @@ impl ItemResult {
         self
     }
 
+    /// The same result with `note` (what else was done for the item).
+    pub fn noted(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
     /// A failed item with its reason.
     pub fn failed(name: impl Into<String>, error: impl Into<String>) -> Self {
-        ItemResult { id: 0, name: name.into(), status: ItemStatus::Failed, error: Some(error.into()) }
+        ItemResult { id: 0, name: name.into(), status: ItemStatus::Failed, error: Some(error.into()), note: None }
     }
 }

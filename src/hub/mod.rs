@@ -22,9 +22,12 @@ mod sync_plan;
 mod tls;
 mod token;
 mod tokens;
+mod user_records;
 mod users;
 
-pub use admin_api::{PasswordRow, QuotaAction, QuotaEntry, QuotaRow, QUOTA_BATCH_MAX, QUOTA_LIMIT};
+pub use admin_api::{
+    password_problem, PasswordRow, QuotaAction, QuotaEntry, QuotaRow, MIN_PASSWORD_LENGTH, QUOTA_BATCH_MAX, QUOTA_LIMIT,
+};
 pub use age::{parse_duration, parse_time};
 pub use client::{HubClient, HubConfig, DEFAULT_CONCURRENCY};
 pub use error::HubError;
@@ -41,3 +44,4 @@ pub use sync_plan::{
 pub use tls::{install_crypto, CaBundle, CaOrigin};
 pub use token::Token;
 pub use tokens::{select_tokens, CreatedToken, TokenFilter, TokenResult};
+pub use user_records::Leftover;

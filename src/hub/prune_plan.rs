@@ -223,7 +223,9 @@ impl HubClient {
             plan.delete.iter().map(|c| Planned { user: &c.name, label: c.name.clone() }).collect();
         let now = Utc::now();
         let decide = |_: usize, fresh: Option<&User>| recheck_prune(plan, fresh, now);
-        let act = |id: usize| async move { self.delete_users(std::slice::from_ref(&plan.delete[id].name)).await };
+        let names: Vec<String> = plan.delete.iter().map(|c| c.name.clone()).collect();
+        let setup = &self.delete_setup(&names).await;
+        let act = |id: usize| async move { vec![self.delete_one(plan.delete[id].name.clone(), setup).await] };
         self.recheck_each(&items, false, decide, act).await
     }
 }

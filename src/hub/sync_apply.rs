@@ -96,7 +96,8 @@ impl HubClient {
     async fn delete_planned(&self, plan: &SyncPlan) -> Vec<ItemResult> {
         let items: Vec<Planned> = plan.delete.iter().map(|n| Planned { user: n, label: n.clone() }).collect();
         let decide = |id: usize, fresh: Option<&User>| recheck_sync_delete(plan, &plan.delete[id], fresh);
-        let act = |id: usize| async move { self.delete_users(std::slice::from_ref(&plan.delete[id])).await };
+        let setup = &self.delete_setup(&plan.delete).await;
+        let act = |id: usize| async move { vec![self.delete_one(plan.delete[id].clone(), setup).await] };
         self.recheck_each(&items, false, decide, act).await
     }
 }

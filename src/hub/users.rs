@@ -8,12 +8,21 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::client::HubClient;
+use super::user_records;
 use super::{HubError, ItemResult, ItemStatus, NewUser, User};
 use crate::username;
 
 /// Names per batch-create request: small enough that a busy hub answers
 /// each well within the request timeout even with all requests in flight.
 const CREATE_CHUNK: usize = 200;
+
+/// What a batch of deletes reads once before the first
+/// ([`HubClient::delete_setup`]).
+pub(crate) struct DeleteSetup {
+    records: user_records::Records,
+    /// Which of the names are users; `None` when unknown (all are treated as users).
+    users: Option<std::collections::HashSet<String>>,
+}
 
 impl HubClient {
     /// One user, `None` when the hub has no such user.
@@ -161,7 +170,60 @@ impl HubClient {
 
     /// Deletes users concurrently: `deleted`, `not_found` or `failed` each.
     /// A 404 on a retry (the first answer was lost) counts as `deleted`.
+    ///
+    /// Before deleting a user, its records that outlive it on the guide's
+    /// hub are cleared through the admin API (`user_records.rs`): its
+    /// password is replaced by a random one nobody sees (forced to change)
+    /// and a quota balance is set to 0; the result's `note` says what was
+    /// cleared. A user whose records cannot be cleared is not deleted
+    /// (`failed`). A hub without the admin API deletes as asked, and says
+    /// once that nothing was cleared.
     pub async fn delete_users(&self, names: &[String]) -> Vec<ItemResult> {
+        let setup = self.delete_setup(names).await;
+        self.per_user(names, |name| self.delete_one(name, &setup)).await
+    }
+
+    /// What a batch of deletes needs to know once, before the first: the
+    /// quota records, and which of `names` are users (a name that is no
+    /// user gets no password row: a typo would make one). Nothing is read
+    /// in a dry run or when the client keeps records.
+    pub(crate) async fn delete_setup(&self, names: &[String]) -> DeleteSetup {
+        if self.dry_run() || self.keeps_records() || names.is_empty() {
+            return DeleteSetup { records: user_records::Records::NoAdminApi, users: None };
+        }
+        let normal: Vec<String> = names.iter().filter_map(|n| username::normalize(n).ok()).collect();
+        let (records, users) = futures::join!(self.user_records(), self.existing_names(&normal));
+        // When the users cannot be listed, clear every name's records.
+        DeleteSetup { records, users: users.ok() }
+    }
+
+    /// Deletes the user `name` (normalised), first clearing its records
+    /// as [`HubClient::delete_users`] says, with what `setup` read once.
+    pub(crate) async fn delete_one(&self, name: String, setup: &DeleteSetup) -> ItemResult {
+        if self.dry_run() {
+            return ItemResult::new(name, ItemStatus::Planned);
+        }
+        let path = format!("/hub/api/users/{}", Self::segment(&name));
+        if self.keeps_records() || setup.users.as_ref().is_some_and(|u| !u.contains(&name)) {
+            return self.delete_item(name, &path).await;
+        }
+        match self.clear_records(&name, &setup.records).await {
+            Err(kept) => kept,
+            Ok(note) => {
+                let result = self.delete_item(name, &path).await;
+                match (note, result.status) {
+                    (Some(note), ItemStatus::Deleted | ItemStatus::NotFound) => result.noted(note),
+                    _ => result,
+                }
+            }
+        }
+    }
+
+    /// Deletes users concurrently and does nothing else (`deleted`,
+    /// `not_found` or `failed` each): for a caller that clears the records
+    /// they leave another way, e.g. in the hub's own store through the
+    /// cluster (`--via exec`).
+    pub async fn delete_users_only(&self, names: &[String]) -> Vec<ItemResult> {
         self.per_user(names, |name| async move {
             let path = format!("/hub/api/users/{}", Self::segment(&name));
             self.delete_item(name, &path).await

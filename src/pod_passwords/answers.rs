@@ -36,6 +36,9 @@ pub struct UserAnswer {
     /// For a rename: rows moved per table.
     #[serde(default)]
     pub moved: BTreeMap<String, u64>,
+    /// For a removal: rows removed per table (or dbm file).
+    #[serde(default)]
+    pub removed: BTreeMap<String, u64>,
 }
 
 /// Everything the program answered.

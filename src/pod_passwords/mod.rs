@@ -160,6 +160,99 @@ pub async fn move_user(
     Ok(MoveReport { result, moved, store: answers.store })
 }
 
+/// Removes the password row and the quota balance that deleted users
+/// leave in the store the hub reads (the `auth_user_passwords` row and the
+/// quota record, or the dbm keys), with one exec, and reads back that none
+/// is left, so the next user of a name starts clean. One result per name,
+/// in input order: `updated` with a `note` of what was removed (`password
+/// row removed`, `quota record removed`, `nothing left to remove`),
+/// `failed`, or `planned` (dry run). Fails as a whole only when the exec
+/// cannot start.
+pub async fn remove_records(
+    cluster: &Cluster,
+    names: &[String],
+    options: &ExecOptions,
+    dry_run: bool,
+) -> Result<ExecReport, ClusterError> {
+    let mut results: Vec<Option<ItemResult>> = vec![None; names.len()];
+    let mut todo: Vec<(usize, String)> = Vec::new();
+    for (i, raw) in names.iter().enumerate() {
+        match username::normalize(raw) {
+            Err(e) => results[i] = Some(ItemResult::failed(raw.trim(), format!("`{raw}`: {e}"))),
+            Ok(name) if dry_run => results[i] = Some(ItemResult::new(name, ItemStatus::Planned)),
+            Ok(name) => todo.push((i, name)),
+        }
+    }
+    let mut store = None;
+    if !todo.is_empty() {
+        let mut stdin = request_line("remove", options);
+        for (_, name) in &todo {
+            push_line(&mut stdin, &json!({ "username": name }));
+        }
+        let run = run_program(cluster, options, &stdin).await?;
+        let answers = Answers::read(&run.stdout);
+        for (i, name) in todo {
+            let result = answers.result_for(&name, &run.end, &run.stderr);
+            let removed = answers.users.get(&name).filter(|a| a.ok).map(|a| removed_note(&a.removed));
+            results[i] = Some(match removed {
+                Some(note) => result.noted(note),
+                None => result,
+            });
+        }
+        store = answers.store;
+    }
+    let results = results.into_iter().enumerate().map(|(i, r)| r.expect("every name gets a result").of(i)).collect();
+    Ok(ExecReport { results, store })
+}
+
+/// The result of a user deleted in the hub (`deleted` or `not_found`),
+/// given what the removal of its records in the hub's store answered
+/// (`None`: no answer). A removal that did not succeed makes the item
+/// `failed`, saying the user is gone but its password may still work for
+/// the next user of the name, and how to finish. Any other delete result
+/// is passed on: its records were not touched.
+pub fn after_removal(deleted: ItemResult, removal: Option<&ItemResult>) -> ItemResult {
+    let gone = match deleted.status {
+        ItemStatus::Deleted => "deleted",
+        ItemStatus::NotFound => "not a user",
+        _ => return deleted,
+    };
+    match removal {
+        Some(r) if r.status == ItemStatus::Updated => match &r.note {
+            Some(note) => deleted.noted(note.clone()),
+            None => deleted,
+        },
+        Some(r) if r.status == ItemStatus::Planned => deleted,
+        other => {
+            let why = other.and_then(|r| r.error.clone()).unwrap_or_else(|| "no answer".to_string());
+            ItemResult::failed(
+                deleted.name.clone(),
+                format!(
+                    "{gone}, but its password and quota could not be removed from the hub's store ({why}); \
+                     the next user of the name would inherit them: run the delete with --via exec again"
+                ),
+            )
+            .of(deleted.id)
+        }
+    }
+}
+
+/// What a removal took away, from the rows per table (or dbm file).
+fn removed_note(removed: &BTreeMap<String, u64>) -> String {
+    let rows = |tables: &[&str]| tables.iter().filter_map(|t| removed.get(*t)).sum::<u64>();
+    let mut parts = Vec::new();
+    if rows(&["auth_user_passwords", "passwords"]) > 0 {
+        parts.push("password row removed");
+    }
+    if rows(&["quota"]) > 0 {
+        parts.push("quota record removed");
+    }
+    if parts.is_empty() {
+        parts.push("no password or quota left to remove");
+    }
+    parts.join(", ")
+}
+
 /// The first stdin line: what to do and where.
 fn request_line(mode: &str, options: &ExecOptions) -> Vec<u8> {
     let mut stdin = Vec::new();
@@ -186,4 +279,47 @@ async fn run_program(cluster: &Cluster, options: &ExecOptions, stdin: &[u8]) -> 
     let command = vec![options.python.clone(), "-c".to_string(), PROGRAM.to_string()];
     let limits = ExecLimits { timeout: options.timeout, ..ExecLimits::default() };
     cluster.exec_bounded(&options.namespace, &options.target, &command, stdin, &limits).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deleted_user_whose_records_stayed_is_failed() {
+        let deleted = ItemResult::new("dl01", ItemStatus::Deleted).of(4);
+        let removed = ItemResult::new("dl01", ItemStatus::Updated).noted("password row removed");
+        let done = after_removal(deleted.clone(), Some(&removed));
+        assert_eq!(
+            (done.status, done.id, done.note.as_deref()),
+            (ItemStatus::Deleted, 4, Some("password row removed"))
+        );
+        let refused = ItemResult::failed("dl01", "OperationalError: locked");
+        let kept = after_removal(deleted.clone(), Some(&refused));
+        assert_eq!((kept.status, kept.id), (ItemStatus::Failed, 4));
+        assert_eq!(
+            kept.error.as_deref(),
+            Some(
+                "deleted, but its password and quota could not be removed from the hub's store (OperationalError: \
+                 locked); the next user of the name would inherit them: run the delete with --via exec again"
+            )
+        );
+        assert_eq!(after_removal(deleted, None).status, ItemStatus::Failed);
+        let missing = after_removal(ItemResult::new("x", ItemStatus::NotFound), Some(&refused));
+        assert!(missing.error.unwrap().starts_with("not a user, but"));
+        let unknown = ItemResult::unknown("y", "check");
+        assert_eq!(after_removal(unknown.clone(), None), unknown, "not deleted: records untouched");
+    }
+
+    #[test]
+    fn the_note_says_what_the_pod_removed() {
+        let of = |pairs: &[(&str, u64)]| pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect::<BTreeMap<_, _>>();
+        assert_eq!(
+            removed_note(&of(&[("auth_user_passwords", 1), ("quota", 1)])),
+            "password row removed, quota record removed"
+        );
+        assert_eq!(removed_note(&of(&[("auth_user_passwords", 1), ("quota", 0)])), "password row removed");
+        assert_eq!(removed_note(&of(&[("passwords", 1), ("force_password_change", 1)])), "password row removed");
+        assert_eq!(removed_note(&of(&[("auth_user_passwords", 0)])), "no password or quota left to remove");
+    }
 }

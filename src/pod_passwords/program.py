@@ -2,18 +2,22 @@
 # Constant program; every piece of data arrives on stdin as JSON lines.
 #
 # Line 1, the request:
-#   {"mode": "set" | "rename", "store": "auto" | "db" | "dbm",
+#   {"mode": "set" | "rename" | "remove", "store": "auto" | "db" | "dbm",
 #    "db_url": str | null, "passwords_db": str, "force_change_db": str}
 # then, for "set", one line per user:
 #   {"username": str, "hash": str, "force_change": bool}
 # or, for "rename", one line:
 #   {"old": str, "new": str}
+# or, for "remove" (records of deleted users), one line per user:
+#   {"username": str}
 #
 # Answers on stdout, one JSON object a line:
 #   {"store": "db" | "dbm", "at": str}    which store is written (first)
 #   {"username": str, "ok": bool, "error": str}    one per user, only after
 #       the write is committed and read back
 #   {"username": NEW, "ok": bool, "moved": {TABLE: ROWS}}    for "rename"
+#   {"username": str, "ok": bool, "removed": {TABLE: ROWS}}    for "remove",
+#       after the commit and a read-back that finds no row left
 #   {"fatal": str}    nothing could be written
 #
 # Stores:
@@ -292,6 +296,61 @@ def rename_dbm(request, old, new):
         force.close()
 
 
+def remove_db(package, items):
+    """Deletes the password row and the quota balance of each user (the quota history stays)."""
+    database, UserPassword = package
+    from sqlalchemy import delete, func, select
+
+    models = [UserPassword] + [m for m in quota_models() if m.__name__ == "UserQuota"]
+    names = [item.get("username") for item in items if isinstance(item.get("username"), str)]
+    removed = {name: {} for name in names}
+    try:
+        with database.session_scope() as session:
+            for name in names:
+                for model in models:
+                    result = session.execute(delete(model).where(model.username == name))
+                    removed[name][model.__tablename__] = result.rowcount
+    except Exception as e:
+        raise Fatal("the hub database refused the removal, nothing was changed: %s" % reason(e))
+    with database.session_scope() as session:
+        for name in names:
+            left = [
+                m.__tablename__
+                for m in models
+                if session.execute(select(func.count()).select_from(m).where(m.username == name)).scalar()
+            ]
+            if left:
+                answer({"username": name, "ok": False, "error": "rows are still there in %s" % ", ".join(left)})
+            else:
+                answer({"username": name, "ok": True, "removed": removed[name]})
+
+
+def remove_dbm(request, items):
+    passwords, force = open_dbm(request)
+    try:
+        for item in items:
+            name = item.get("username")
+            try:
+                key = name.encode("utf-8")
+                removed = {}
+                for label, db in (("passwords", passwords), ("force_password_change", force)):
+                    removed[label] = 0
+                    if key in db:
+                        del db[key]
+                        removed[label] = 1
+                    if hasattr(db, "sync"):
+                        db.sync()
+                if key in passwords or key in force:
+                    answer({"username": name, "ok": False, "error": "the key is still there"})
+                else:
+                    answer({"username": name, "ok": True, "removed": removed})
+            except Exception as e:
+                answer({"username": name, "ok": False, "error": str(e)})
+    finally:
+        passwords.close()
+        force.close()
+
+
 def main():
     lines = [line for line in sys.stdin.read().splitlines() if line.strip()]
     if not lines:
@@ -308,6 +367,11 @@ def main():
             rename_db(open_db(package, request), old, new)
         else:
             rename_dbm(request, old, new)
+    elif request.get("mode") == "remove":
+        if store == "db":
+            remove_db(open_db(package, request), items)
+        else:
+            remove_dbm(request, items)
     elif store == "db":
         set_db(open_db(package, request), items)
     else:

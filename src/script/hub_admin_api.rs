@@ -10,7 +10,7 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, thrown};
 use super::hub_api::Hub;
-use super::items::{by_name, items, merge, Row};
+use super::items::{by_name, items, merge, Item, Row};
 use super::runtime::block_on;
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::hub::{ItemResult, ItemStatus, PasswordRow, QuotaAction, QuotaRow};
@@ -110,6 +110,59 @@ fn finish_sheet(sheet: SheetSink, error: Option<String>) {
              run them as formulas; a .xlsx sheet avoids this"
         );
     }
+}
+
+/// How a delete clears the records a user leaves on the guide's hub:
+/// `None` through the admin API (the core's delete), `Some(exec)` by
+/// removing them from the hub's store with one exec after the delete.
+/// From `options.via` (`api` or `exec`) and the exec options.
+pub(super) fn delete_via(hub: &Hub, options: &Map) -> Result<Option<ExecOptions>, Box<EvalAltResult>> {
+    match options.get("via").filter(|v| !v.is_unit()).map(|v| v.to_string()).as_deref() {
+        None | Some("api") => Ok(None),
+        Some("exec") => exec_options(hub, options).map(Some),
+        Some(other) => Err(bad_input(format!("unknown `via: {other}`; use \"api\" or \"exec\""))),
+    }
+}
+
+/// Deletes through `delete`, which gets a client whose deletes keep the
+/// users' records (no clearing through the admin API), then removes the
+/// password row and quota record of each user now gone (`deleted` or
+/// `not_found`) from the store the hub reads, with one exec. The cluster
+/// is reached before anything is deleted; a user whose records stayed is
+/// `failed` ([`pod_passwords::after_removal`]).
+pub(super) fn delete_then_remove<F>(
+    hub: &Hub,
+    exec: &ExecOptions,
+    delete: F,
+) -> Result<Vec<ItemResult>, Box<EvalAltResult>>
+where
+    F: FnOnce(&crate::hub::HubClient) -> Result<Vec<ItemResult>, Box<EvalAltResult>>,
+{
+    let client = hub.client()?.keeping_records();
+    let dry_run = hub.context().dry_run();
+    let config = ClusterConfig { context: hub.context().settings().context.clone() };
+    let cluster = block_on(Cluster::connect(&config))?.map_err(thrown)?;
+    let deleted = delete(&client)?;
+    let gone: Vec<String> = deleted
+        .iter()
+        .filter(|r| matches!(r.status, ItemStatus::Deleted | ItemStatus::NotFound))
+        .map(|r| r.name.clone())
+        .collect();
+    if gone.is_empty() || dry_run {
+        return Ok(deleted);
+    }
+    let removals = match block_on(pod_passwords::remove_records(&cluster, &gone, exec, dry_run))? {
+        Ok(report) => report.results,
+        Err(e) => gone.iter().map(|n| ItemResult::failed(n, e.to_string())).collect(),
+    };
+    let by_name: std::collections::HashMap<&str, &ItemResult> = removals.iter().map(|r| (r.name.as_str(), r)).collect();
+    Ok(deleted
+        .into_iter()
+        .map(|d| {
+            let removal = by_name.get(d.name.as_str()).copied();
+            pod_passwords::after_removal(d, removal)
+        })
+        .collect())
 }
 
 /// Applies `action` to each item; `what` names it in the hub's transaction log.
@@ -239,6 +292,72 @@ pub mod hub_admin_module {
         let mut results = to_array(&results?)?;
         note_store(hub, &mut results, &store);
         Ok(results)
+    }
+
+    /// Why the guide's hub would refuse `password` (shorter than its
+    /// minimum of 7 characters), so a command can stop before it creates
+    /// anything; `()` when the known rule passes (a hub configured
+    /// stricter may still refuse it).
+    ///
+    /// ```rhai
+    /// let problem = password_problem("abc");
+    /// if problem != () { eprint(`error: --password: ${problem}`); exit(2); }
+    /// ```
+    pub fn password_problem(password: &str) -> Dynamic {
+        crate::hub::password_problem(password).map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+    }
+
+    /// Deletes users (names or rows) with options: `via: "api"` (the
+    /// default, as `hub.delete_users(list)`: each user's password is made
+    /// unusable and its balance zero through the admin API first) or
+    /// `via: "exec"`: after the delete, one exec into `deployment/hub`
+    /// removes each deleted user's password row and quota record from the
+    /// store the hub reads (options as for `set_passwords` with `exec`).
+    /// One result per item: `deleted` (its `note` says what was cleared),
+    /// `not_found`, `failed` (also a user deleted whose records stayed) or
+    /// `planned`.
+    ///
+    /// Throws when: `via` or an exec option is not valid; with `exec`, when
+    /// the cluster cannot be reached (before anything is deleted) or the
+    /// hub cannot be reached.
+    ///
+    /// ```rhai
+    /// let results = hub.delete_users(["student01"], #{ via: "exec", namespace: "jupyterhub" });
+    /// ```
+    #[rhai_fn(name = "delete_users", pure, return_raw)]
+    pub fn delete_users_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let via = delete_via(hub, &options)?;
+        let client = hub.client()?;
+        to_array(&merge(items(&list), |batch| {
+            by_name(batch, |names| match &via {
+                None => block_on(client.delete_users(names)),
+                Some(exec) => delete_then_remove(hub, exec, |client| block_on(client.delete_users(names))),
+            })
+        })?)
+    }
+
+    /// The names of `list` (names or rows) that are not users of the hub
+    /// but still hold quota left by an earlier user of the name, which a
+    /// user created under it would get: `#{name, balance, unlimited}` each.
+    /// Empty on a hub without the admin API. A password left behind is not
+    /// visible through the admin API.
+    ///
+    /// Throws when: the hub cannot be reached, or its admin API refuses the token.
+    ///
+    /// ```rhai
+    /// for l in hub.leftovers(["dl01"]) { print(`${l.name} still holds ${l.balance}`); }
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn leftovers(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
+        let names: Vec<String> = items(&list)
+            .into_iter()
+            .filter_map(|item| match item {
+                Item::Send(row) => Some(row.name),
+                Item::Done(_) => None,
+            })
+            .collect();
+        let client = hub.client()?;
+        to_array(&block_on(client.leftovers(&names))?.map_err(thrown)?)
     }
 
     /// A password made by the hub's admin API (16 characters).

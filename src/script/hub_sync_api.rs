@@ -6,9 +6,10 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, thrown};
+use super::hub_admin_api::{delete_then_remove, delete_via};
 use super::hub_api::Hub;
 use super::runtime::block_on;
-use crate::hub::{plan_sync as compute_plan, SyncOptions, SyncPlan, SyncRow, UserQuery};
+use crate::hub::{plan_sync as compute_plan, SyncAction, SyncOptions, SyncPlan, SyncResult, SyncRow, UserQuery};
 
 /// A roster row as the plan sees it; a row that carries an error stops the plan.
 fn sync_row(value: &Dynamic) -> Result<SyncRow, Box<EvalAltResult>> {
@@ -92,5 +93,42 @@ pub mod hub_sync_module {
             .map_err(|e| bad_input(format!("not a plan from `hub.plan_sync`: {e}")))?;
         let client = hub.client()?;
         to_array(&block_on(client.apply_sync(&plan))?)
+    }
+
+    /// Applies a plan from `hub.plan_sync` as `hub.apply(plan)` does, with
+    /// options: `via: "exec"` (and the exec options of `set_passwords`)
+    /// removes each deleted user's password row and quota record from the
+    /// store the hub reads with one exec after the deletions, instead of
+    /// clearing them through the admin API first (see `delete_users`).
+    ///
+    /// Throws when: `plan` is not a plan from `hub.plan_sync`; `via` or an
+    /// exec option is not valid, or the cluster's configuration cannot be
+    /// loaded (before anything is changed).
+    ///
+    /// ```rhai
+    /// let results = hub.apply(hub.plan_sync(roster::read("class.csv"), #{ prune: true }), #{ via: "exec" });
+    /// ```
+    #[rhai_fn(name = "apply", pure, return_raw)]
+    pub fn apply_with(hub: &mut Hub, plan: Map, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let plan: SyncPlan = rhai::serde::from_dynamic(&plan.into())
+            .map_err(|e| bad_input(format!("not a plan from `hub.plan_sync`: {e}")))?;
+        let client = hub.client()?;
+        let Some(exec) = delete_via(hub, &options)? else {
+            return to_array(&block_on(client.apply_sync(&plan))?);
+        };
+        let mut results = Vec::new();
+        let deleted = delete_then_remove(hub, &exec, |client| {
+            let (delete, others): (Vec<SyncResult>, Vec<SyncResult>) =
+                block_on(client.apply_sync(&plan))?.into_iter().partition(|r| r.action == SyncAction::Delete);
+            results = others;
+            Ok(delete.into_iter().map(|r| r.result).collect())
+        })?;
+        results.extend(deleted.into_iter().map(|result| SyncResult {
+            result,
+            action: SyncAction::Delete,
+            group: None,
+            admin: None,
+        }));
+        to_array(&results)
     }
 }

@@ -12,6 +12,7 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 
 use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, thrown};
+use super::hub_admin_api::{delete_then_remove, delete_via};
 use super::hub_api::Hub;
 use super::runtime::block_on;
 use crate::hub::{
@@ -25,11 +26,11 @@ fn text(options: &Map, key: &str) -> Option<String> {
     options.get(key).filter(|v| !v.is_unit()).map(|v| v.to_string())
 }
 
-/// `options[key]` as a duration: text like `30d`, or a number of seconds.
+/// `options[key]` as a duration: text with a unit like `30d`. A number
+/// (a Rhai int, or text without a unit) is refused, as on the command line.
 fn duration(options: &Map, key: &str) -> Result<Option<Duration>, Box<EvalAltResult>> {
     match options.get(key).filter(|v| !v.is_unit()) {
         None => Ok(None),
-        Some(v) if v.is_int() => Ok(Some(Duration::from_secs(v.as_int().unwrap_or(0).max(0) as u64))),
         Some(v) => parse_duration(&v.to_string()).map(Some).map_err(|e| bad_input(format!("`{key}`: {e}"))),
     }
 }
@@ -108,13 +109,25 @@ pub mod hub_term_module {
     use super::*;
 
     /// Seconds in a duration like `45s`, `30m`, `2h`, `1d`, `1w`, `180d`
-    /// or `1h30m` (a bare number is seconds); `()` when it is not one.
+    /// or `1h30m`; `()` when it is not one (a bare number such as `180`
+    /// is not: the unit is required).
     ///
     /// ```rhai
     /// let idle = duration_seconds("2h");   // 7200
     /// ```
     pub fn duration_seconds(text: &str) -> Dynamic {
         parse_duration(text).map(|d| Dynamic::from(d.as_secs() as i64)).unwrap_or(Dynamic::UNIT)
+    }
+
+    /// Why `text` is not a duration, with the fix (e.g. "`5` has no unit;
+    /// write it with one, e.g. 5d for days, ..."); `()` when it is one.
+    ///
+    /// ```rhai
+    /// let problem = duration_problem("180");
+    /// if problem != () { eprint(`error: --since: ${problem}`); }
+    /// ```
+    pub fn duration_problem(text: &str) -> Dynamic {
+        parse_duration(text).err().map(Dynamic::from).unwrap_or(Dynamic::UNIT)
     }
 
     /// The plan that deletes the users nobody used for `since` (last
@@ -152,13 +165,17 @@ pub mod hub_term_module {
     /// its delete: one that changed since the plan (now an admin, active
     /// again, a server started, group changed) is left alone. `backup: ()`
     /// skips the backup; an existing backup file is replaced only with
-    /// `overwrite: true`. One result per user: `deleted`, `skipped` (`error`
-    /// says what changed), `not_found`, `failed`, or `planned` in a dry run
-    /// (no backup is written then).
+    /// `overwrite: true`. Each user's password and balance are cleared as
+    /// `hub.delete_users` does: through the admin API, or with
+    /// `via: "exec"` (and the exec options of `set_passwords`) removed from
+    /// the hub's store. One result per user: `deleted` (its `note` says
+    /// what was cleared), `skipped` (`error` says what changed),
+    /// `not_found`, `failed`, or `planned` in a dry run (no backup is
+    /// written then).
     ///
-    /// Throws when: `plan` is not from `hub.plan_prune`, or the backup
-    /// exists (without `overwrite: true`) or cannot be written (exit 2;
-    /// nothing is deleted).
+    /// Throws when: `plan` is not from `hub.plan_prune`, `via` is not
+    /// valid, or the backup exists (without `overwrite: true`) or cannot be
+    /// written (exit 2; nothing is deleted).
     ///
     /// ```rhai
     /// let results = hub.apply_prune(hub.plan_prune(#{ since: "180d" }), #{ backup: "gone.csv" });
@@ -167,12 +184,16 @@ pub mod hub_term_module {
     pub fn apply_prune(hub: &mut Hub, plan: Map, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let plan: PrunePlan = rhai::serde::from_dynamic(&plan.into())
             .map_err(|e| bad_input(format!("not a plan from `hub.plan_prune`: {e}")))?;
+        let via = delete_via(hub, &options)?;
         let client = hub.client()?;
         if let (Some(path), false) = (text(&options, "backup"), client.dry_run()) {
             let overwrite = options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false);
             write_backup(&plan, &path, Existing::replace_if(overwrite))?;
         }
-        to_array(&block_on(client.apply_prune(&plan))?)
+        match via {
+            None => to_array(&block_on(client.apply_prune(&plan))?),
+            Some(exec) => to_array(&delete_then_remove(hub, &exec, |client| block_on(client.apply_prune(&plan)))?),
+        }
     }
 
     /// Every API token of every user (the whole hub, concurrently).

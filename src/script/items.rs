@@ -6,11 +6,15 @@
 //!
 //! Each item keeps everything its row said (name, admin flag, password,
 //! quota), so a value always travels with its own user; results come back
-//! keyed by the item and are put in input order by that key.
+//! keyed by the item and are put in input order by that key. A user named
+//! more than once (`dq0000`, `DQ0000`, ` dq0000`) is one item: the first.
+
+use std::collections::HashMap;
 
 use rhai::{Dynamic, Map};
 
 use crate::hub::ItemResult;
+use crate::username;
 
 /// What one row asks for, read from the row itself.
 #[derive(Clone)]
@@ -82,14 +86,63 @@ fn row_label(map: &Map) -> String {
     }
 }
 
+/// The user an item's name stands for: the normalised name (` DQ0000`
+/// and `dq0000` are one user), or the name as given when it is not a
+/// valid username (`USER/SERVER`, or a name that fails on its own).
+fn user_key(name: &str) -> String {
+    username::normalize(name).unwrap_or_else(|_| name.to_string())
+}
+
+/// Keeps the first item of each user and drops the later ones, so a user
+/// named twice (`dq0000 DQ0000 " dq0000"`) is changed once. Returns the
+/// items kept and one warning per merged user, naming the inputs.
+pub fn dedupe(items: Vec<Item>) -> (Vec<Item>, Vec<String>) {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut given: Vec<Vec<String>> = Vec::new();
+    let mut kept = Vec::with_capacity(items.len());
+    for item in items {
+        if let Item::Send(row) = &item {
+            let key = user_key(&row.name);
+            if let Some(&at) = first.get(&key) {
+                given[at].push(row.name.clone());
+                continue;
+            }
+            first.insert(key, given.len());
+            given.push(vec![row.name.clone()]);
+        }
+        kept.push(item);
+    }
+    let mut keys: Vec<(&String, &usize)> = first.iter().collect();
+    keys.sort_by_key(|(_, at)| **at);
+    let warnings = keys
+        .into_iter()
+        .filter(|(_, at)| given[**at].len() > 1)
+        .map(|(key, at)| {
+            let inputs: Vec<String> = given[*at].iter().map(|n| format!("`{n}`")).collect();
+            format!(
+                "`{key}` is named {} times ({}): it is one user, done once (with the first)",
+                inputs.len(),
+                inputs.join(", ")
+            )
+        })
+        .collect();
+    (kept, warnings)
+}
+
 /// Runs `send` on the rows to send and puts every result back in input
-/// order. `send` gets `(key, row)` pairs and must answer each with a result
-/// whose `id` is that key; a row left without an answer is reported as a bug.
-/// An error of `send` (the call could not run at all) is passed on.
+/// order. A user named more than once is sent once, with its first item,
+/// and gets one result (a warning on stderr names the merged inputs; see
+/// [`dedupe`]). `send` gets `(key, row)` pairs and must answer each with a
+/// result whose `id` is that key; a row left without an answer is reported
+/// as a bug. An error of `send` (the call could not run at all) is passed on.
 pub fn merge<E>(
     items: Vec<Item>,
     send: impl FnOnce(Vec<(usize, Row)>) -> Result<Vec<ItemResult>, E>,
 ) -> Result<Vec<ItemResult>, E> {
+    let (items, warnings) = dedupe(items);
+    for warning in warnings {
+        eprintln!("⚠️  {}", crate::script::terminal_text::escape_controls(&warning));
+    }
     let mut slots: Vec<Option<ItemResult>> = Vec::with_capacity(items.len());
     let mut batch = Vec::new();
     let mut names = Vec::new();
@@ -180,6 +233,48 @@ mod tests {
         assert_eq!(results[0].status, ItemStatus::Failed);
         assert_eq!(results[0].name, "a");
         assert_eq!(results[1].name, "b");
+    }
+
+    // Issue #26: `add-quota dq0000 DQ0000 " dq0000" --amount 50` added 150.
+    #[test]
+    fn a_user_named_three_ways_is_sent_once_with_its_first_row() {
+        let list =
+            vec!["dq0000".into(), row("DQ0000", "second"), "ann".into(), " dq0000".into(), "a/b".into(), "a/b".into()];
+        let (kept, warnings) = dedupe(items(&list));
+        let names: Vec<String> = kept
+            .iter()
+            .map(|i| match i {
+                Item::Send(row) => row.name.clone(),
+                Item::Done(r) => r.name.clone(),
+            })
+            .collect();
+        assert_eq!(names, ["dq0000", "ann", "a/b"]);
+        assert_eq!(
+            warnings,
+            [
+                "`dq0000` is named 3 times (`dq0000`, `DQ0000`, ` dq0000`): it is one user, done once (with the first)",
+                "`a/b` is named 2 times (`a/b`, `a/b`): it is one user, done once (with the first)",
+            ]
+        );
+        let mut sent = Vec::new();
+        let results = merge(items(&list), |batch| {
+            sent = batch.iter().map(|(_, row)| row.name.clone()).collect();
+            Ok::<_, ()>(
+                batch.into_iter().map(|(id, row)| ItemResult::new(row.name, ItemStatus::Updated).of(id)).collect(),
+            )
+        })
+        .unwrap();
+        assert_eq!(sent, ["dq0000", "ann", "a/b"]);
+        let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["dq0000", "ann", "a/b"], "one result per distinct user");
+    }
+
+    #[test]
+    fn rows_that_failed_already_are_never_merged_away() {
+        let list = vec![bad("bad name", "x"), bad("bad name", "y"), row("ok01", "p")];
+        let (kept, warnings) = dedupe(items(&list));
+        assert_eq!(kept.len(), 3);
+        assert!(warnings.is_empty());
     }
 
     #[test]

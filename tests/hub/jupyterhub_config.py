@@ -10,6 +10,12 @@ with these environment variables:
   service, which has the admin role
 - JHCTL_TEST_HUB_PAGE_MAX (optional): the most users or groups the hub serves
   a page (api_page_max_limit and api_page_default_limit); unset: 200 and 50
+- JHCTL_TEST_HUB_NO_ADMIN_API (optional): when set, the hub has no admin
+  API, as a stock JupyterHub (its /hub/admin/api/... answers are the hub's
+  HTML pages)
+- JHCTL_TEST_HUB_MIN_PASSWORD (optional): the shortest password the admin
+  API's set-password takes (the authenticator's `min_password_length`);
+  unset: 7, the first-use authenticator's default
 
 The same file serves every hub version the suite runs against
 (JHCTL_TEST_HUB in tests/support/hub.rs); where the versions' options differ,
@@ -117,7 +123,8 @@ if page_max:
     c.JupyterHub.api_page_max_limit = int(page_max)
     c.JupyterHub.api_page_default_limit = int(page_max)
 
-c.JupyterHub.extra_handlers = admin_api.handlers()
+if not os.environ.get("JHCTL_TEST_HUB_NO_ADMIN_API"):
+    c.JupyterHub.extra_handlers = admin_api.handlers()
 
 # Named servers (`USER/SERVER`, `servers prune`); default servers behave as before.
 c.JupyterHub.allow_named_servers = True

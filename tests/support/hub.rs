@@ -99,6 +99,12 @@ impl TestHub {
         if let Some(limit) = options.page_max {
             command.env("JHCTL_TEST_HUB_PAGE_MAX", limit.to_string());
         }
+        if let Some(length) = options.min_password {
+            command.env("JHCTL_TEST_HUB_MIN_PASSWORD", length.to_string());
+        }
+        if options.no_admin_api {
+            command.env("JHCTL_TEST_HUB_NO_ADMIN_API", "1");
+        }
         let child = command
             .args(["-m", "jupyterhub", "-f"])
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hub/jupyterhub_config.py"))
@@ -338,6 +344,8 @@ impl TestHub {
 #[derive(Debug, Default)]
 pub struct TestHubBuilder {
     page_max: Option<usize>,
+    min_password: Option<usize>,
+    no_admin_api: bool,
 }
 
 impl TestHubBuilder {
@@ -345,6 +353,21 @@ impl TestHubBuilder {
     /// (`api_page_max_limit` and `api_page_default_limit`), instead of 200.
     pub fn page_max(mut self, limit: usize) -> Self {
         self.page_max = Some(limit);
+        self
+    }
+
+    /// The admin API's set-password refuses passwords shorter than
+    /// `length` (a hub configured with a longer `min_password_length`
+    /// than the default 7).
+    pub fn min_password(mut self, length: usize) -> Self {
+        self.min_password = Some(length);
+        self
+    }
+
+    /// A stock JupyterHub: no admin API (`/hub/admin/api/...` gets the
+    /// hub's HTML pages).
+    pub fn without_admin_api(mut self) -> Self {
+        self.no_admin_api = true;
         self
     }
 
