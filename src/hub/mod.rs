@@ -20,6 +20,7 @@ mod sync_apply;
 mod sync_plan;
 mod tls;
 mod token;
+mod token_owner;
 mod tokens;
 mod users;
 
@@ -36,4 +37,5 @@ pub use sync_apply::{SyncAction, SyncResult};
 pub use sync_plan::{plan_sync, AdminChange, GroupChange, Kept, PlannedUser, SyncOptions, SyncPlan, SyncRow};
 pub use tls::{install_crypto, CaBundle, CaOrigin};
 pub use token::Token;
-pub use tokens::{select_tokens, CreatedToken, TokenFilter, TokenResult};
+pub use token_owner::TokenOwner;
+pub use tokens::{plan_revoke, select_tokens, CreatedToken, KeptToken, RevokePlan, TokenFilter, TokenResult};

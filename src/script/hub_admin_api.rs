@@ -92,6 +92,7 @@ fn only_hub_users(
 /// Applies `action` to each item; `what` names it in the hub's transaction log.
 fn quota_change(hub: &Hub, list: Array, action: QuotaAction, what: &str) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
+    block_on(client.check_admin_api())?.map_err(thrown)?;
     to_array(&merge(items(&list), |batch| by_name(batch, |names| block_on(client.change_quota(names, action, what))))?)
 }
 
@@ -142,6 +143,10 @@ pub mod hub_admin_module {
         let entries = items(&rows);
         let dry_run = hub.context().dry_run();
         let output = options.get("output").filter(|v| !v.is_unit()).map(|v| v.to_string()).filter(|_| !dry_run);
+        if via == "api" {
+            // Before the sheet is made or anything is sent.
+            block_on(hub.client()?.check_admin_api())?.map_err(thrown)?;
+        }
         let sheet = match &output {
             Some(path) => {
                 let columns = ["username", "password", "force_change"].map(String::from);
@@ -214,6 +219,23 @@ pub mod hub_admin_module {
         let mut results = to_array(&results?)?;
         note_store(hub, &mut results, &store);
         Ok(results)
+    }
+
+    /// Checks that the hub has the admin API (passwords and quota), once
+    /// per run: call it before a job that needs it changes anything else
+    /// (e.g. before creating users who are to get passwords).
+    ///
+    /// Throws when: the hub has no admin API (`/hub/admin/api` answers with
+    /// HTML, as on a stock JupyterHub; kind `not_found`, exit 1); the hub
+    /// cannot be reached.
+    ///
+    /// ```rhai
+    /// hub.check_admin_api();
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn check_admin_api(hub: &mut Hub) -> Result<(), Box<EvalAltResult>> {
+        let client = hub.client()?;
+        block_on(client.check_admin_api())?.map_err(thrown)
     }
 
     /// A password made by the hub's admin API (16 characters).
@@ -347,6 +369,7 @@ pub mod hub_admin_module {
 
 fn set_quota_amount_opt(hub: &Hub, list: Array, amount: Option<i64>) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
+    block_on(client.check_admin_api())?.map_err(thrown)?;
     to_array(&merge(items(&list), |batch| {
         let mut rows = Vec::new();
         let mut results = Vec::new();

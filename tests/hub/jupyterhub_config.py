@@ -10,6 +10,9 @@ with these environment variables:
   service, which has the admin role
 - JHCTL_TEST_HUB_PAGE_MAX (optional): the most users or groups the hub serves
   a page (api_page_max_limit and api_page_default_limit); unset: 200 and 50
+- JHCTL_TEST_HUB_NO_ADMIN_API (optional): when `1`, the admin API is not
+  mounted, as on a stock JupyterHub (/hub/admin/api answers with the hub's
+  HTML error pages)
 
 The same file serves every hub version the suite runs against
 (JHCTL_TEST_HUB in tests/support/hub.rs); where the versions' options differ,
@@ -117,7 +120,8 @@ if page_max:
     c.JupyterHub.api_page_max_limit = int(page_max)
     c.JupyterHub.api_page_default_limit = int(page_max)
 
-c.JupyterHub.extra_handlers = admin_api.handlers()
+if os.environ.get("JHCTL_TEST_HUB_NO_ADMIN_API") != "1":
+    c.JupyterHub.extra_handlers = admin_api.handlers()
 
 # Named servers (`USER/SERVER`, `servers prune`); default servers behave as before.
 c.JupyterHub.allow_named_servers = True

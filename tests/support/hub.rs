@@ -99,6 +99,9 @@ impl TestHub {
         if let Some(limit) = options.page_max {
             command.env("JHCTL_TEST_HUB_PAGE_MAX", limit.to_string());
         }
+        if options.no_admin_api {
+            command.env("JHCTL_TEST_HUB_NO_ADMIN_API", "1");
+        }
         let child = command
             .args(["-m", "jupyterhub", "-f"])
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hub/jupyterhub_config.py"))
@@ -338,6 +341,7 @@ impl TestHub {
 #[derive(Debug, Default)]
 pub struct TestHubBuilder {
     page_max: Option<usize>,
+    no_admin_api: bool,
 }
 
 impl TestHubBuilder {
@@ -345,6 +349,13 @@ impl TestHubBuilder {
     /// (`api_page_max_limit` and `api_page_default_limit`), instead of 200.
     pub fn page_max(mut self, limit: usize) -> Self {
         self.page_max = Some(limit);
+        self
+    }
+
+    /// The hub has no admin API, as a stock JupyterHub: `/hub/admin/api`
+    /// answers with the hub's HTML error pages.
+    pub fn without_admin_api(mut self) -> Self {
+        self.no_admin_api = true;
         self
     }
 
