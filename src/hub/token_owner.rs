@@ -81,6 +81,9 @@ impl HubClient {
         F: FnOnce(Vec<String>) -> Fut,
         Fut: Future<Output = Vec<ItemResult>>,
     {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
         let owner = self.token_owner().await?;
         let (sent, spared) = spare_owner(names, &owner);
         let send: Vec<String> = sent.iter().map(|&i| names[i].clone()).collect();

@@ -253,9 +253,9 @@ pub mod hub_module {
             }
             Err(e) => {
                 let status = match &e {
-                    HubError::Status { status, .. } | HubError::Unauthorized { status, .. } => {
-                        Dynamic::from(i64::from(*status))
-                    }
+                    HubError::Status { status, .. }
+                    | HubError::Unauthorized { status, .. }
+                    | HubError::NoAdminApi { status, .. } => Dynamic::from(i64::from(*status)),
                     _ => Dynamic::UNIT,
                 };
                 out.insert("quotas".into(), Dynamic::UNIT);
