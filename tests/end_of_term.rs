@@ -274,3 +274,31 @@ fn example_scripts_revoke_left_course() {
     let left: Vec<usize> = ["ann", "ben", "cid", "teacher"].iter().map(|u| count(&hub, u)).collect();
     assert_eq!(left, [1, 0, 0, 1]);
 }
+
+/// Issue #26: with `-q` only the token reaches stdout, so
+/// `T=$(jhctl -q manage-users tokens create bot)` holds the token; a
+/// token for a user that does not exist says so (exit 2), in a dry run
+/// too, and nothing is made.
+#[test]
+fn tokens_create_quietly_prints_only_the_token_and_names_a_missing_user() {
+    let hub = TestHub::start();
+    hub.create_users(&["bot"], false);
+    let quiet = Test::new().hub(&hub).args(["-q", "manage-users", "tokens", "create", "bot"]).run().expect_status(0);
+    let token = quiet.stdout.trim_end();
+    assert_eq!(quiet.stdout, format!("{token}\n"), "{quiet}");
+    assert!(token.len() >= 32 && !token.contains(' '), "{quiet}");
+    assert_eq!(whoami(&hub, token).expect_status(0).stdout, "bot\n");
+
+    for dry in [false, true] {
+        let mut args = vec!["manage-users", "tokens", "create", "nosuch"];
+        if dry {
+            args.push("--dry-run");
+        }
+        let (out, _) = jhctl(&hub, &[], &args[1..]);
+        let out = out.expect_status(2);
+        assert!(out.stderr.contains("create a token for `nosuch`: the hub answered 404: no user `nosuch`"), "{out}");
+        assert!(!out.stderr.contains("refused the token"), "{out}");
+    }
+    let (_, users) = hub.api("GET", "/hub/api/users/nosuch", None);
+    assert_eq!(users["status"], 404);
+}

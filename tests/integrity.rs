@@ -289,3 +289,88 @@ fn no_sheet_when_no_password_was_set() {
     assert!(!out.stdout.contains("📁 Saved passwords"), "{out}");
     assert!(!test.dir().join("sheet.csv").exists(), "an empty password sheet was left behind");
 }
+
+/// Issue #26: configurable-http-proxy answers 503 for any failure of the
+/// proxied request, also after the hub did the work. Through a proxy that
+/// forwards, lets the hub do it, then answers 503 for half the changes,
+/// add-quota and deduct-quota apply each change once, and each result says
+/// what the hub holds.
+#[test]
+fn quota_through_a_proxy_that_answers_503_after_the_hub_did_it_never_twice() {
+    let hub = TestHub::start();
+    let users = names("cq", 40);
+    hub.create_users(&refs(&users), false);
+    set_balances(&hub, &users, 100);
+    let mut expected: Vec<i64> = vec![100; users.len()];
+    for (seed, command, delta) in [(41, "add-quota", 10), (42, "deduct-quota", -5)] {
+        let proxy = FaultProxy::start(
+            hub.url(),
+            seed,
+            vec![Rule::new(Some("POST"), "/hub/admin/api/quota/", Fault::FailAfter(503), 0.5)],
+        );
+        let mut args = vec!["manage-users", "--json", command];
+        args.extend(refs(&users));
+        args.extend(["--amount", if delta > 0 { "10" } else { "5" }]);
+        let (out, _) = through(&proxy, &hub, &[], &args);
+        assert!(proxy.count(Fault::FailAfter(503)) >= 10, "{}", proxy.report());
+        let results = statuses(&out);
+        assert_eq!(results.len(), users.len(), "{out}");
+        for (i, (name, status)) in results.iter().enumerate() {
+            assert_eq!(name, &users[i]);
+            let now = balance(&hub, name);
+            assert_eq!(
+                now,
+                expected[i] + delta,
+                "{name}: {command} applied {} times\n{out}",
+                (now - expected[i]) / delta
+            );
+            // The hub did each change: the read-back finds it in the quota log.
+            assert_eq!(status, "updated", "{name}\n{out}");
+            expected[i] = now;
+        }
+        assert_eq!(out.status, 0, "{out}");
+    }
+}
+
+/// Issue #26: a token's creation answered 503 after the hub made it. The
+/// token's text was only in the lost answer, so jhctl revokes that token
+/// (no stray token nobody holds) and says to run again; the run again
+/// makes exactly one token, the one printed.
+#[test]
+fn tokens_create_through_a_503_after_the_hub_made_it_leaves_no_stray_token() {
+    let hub = TestHub::start();
+    hub.create_users(&["bot"], false);
+    let tokens = |hub: &TestHub| {
+        let (status, reply) = hub.api("GET", "/hub/api/users/bot/tokens", None);
+        assert_eq!(status, 200, "{reply}");
+        reply["api_tokens"].as_array().unwrap().clone()
+    };
+    // Every creation's first attempt is answered 503 after the hub made it.
+    let proxy = FaultProxy::start(
+        hub.url(),
+        43,
+        vec![Rule::new(Some("POST"), "/hub/api/users/bot/tokens", Fault::FailAfter(503), 1.0)],
+    );
+    let args = ["-q", "manage-users", "tokens", "create", "bot", "--note", "grader"];
+    let (lost, _) = through(&proxy, &hub, &[], &args);
+    let lost = lost.expect_status(1);
+    assert_eq!(proxy.count(Fault::FailAfter(503)), 1, "{}", proxy.report());
+    assert_eq!(lost.stdout, "", "{lost}");
+    assert!(lost.stderr.contains("jhctl revoked that token, so none is left over; run it again"), "{lost}");
+    assert_eq!(tokens(&hub), Vec::<Value>::new(), "a stray token is left\n{lost}");
+
+    // The same request again passes the proxy: one token, the one printed.
+    let (made, _) = through(&proxy, &hub, &[], &args);
+    let made = made.expect_status(0);
+    let token = made.stdout.trim_end().to_string();
+    assert_eq!(made.stdout, format!("{token}\n"), "{made}");
+    let now = tokens(&hub);
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(now[0]["note"], "grader");
+    let whoami = Test::new()
+        .env("JUPYTERHUB_URL", hub.url())
+        .env("JUPYTERHUB_TOKEN", &token)
+        .args(["eval", "hub.whoami().name"])
+        .run();
+    assert_eq!(whoami.expect_status(0).stdout, "bot\n");
+}

@@ -10,6 +10,7 @@ use std::{
 
 use serde_json::Value;
 
+use crate::support::fault_proxy::{Fault, FaultProxy, Rule};
 use crate::support::hub::TestHub;
 use crate::support::page_proxy::{PageProxy, PageRewrite};
 use crate::support::test::{run_in, Output, Test};
@@ -166,4 +167,27 @@ fn passwords_quota_and_create_see_users_past_the_first_page() {
     let out =
         jhctl(&hub, &[("c.csv", roster(&more).as_bytes())], &["manage-users", "create", "c.csv"]).expect_status(0);
     assert!(out.stdout.contains("  ✅ Created: 40\n  ⚠️  Already exist: 20\n"), "{out}");
+}
+
+/// Issue #26: a gateway that drops the `Accept` header gets a plain list
+/// cut at one page (here the hub's 50, below the 200 asked for). Export
+/// and list still see every user, never a short file with exit 0.
+#[test]
+fn a_plain_list_cut_at_one_page_is_read_on() {
+    let (hub, names) = hub_with_users(50, 120);
+    let proxy = FaultProxy::start(hub.url(), 26, vec![Rule::drop_accept(Some("GET"), "/hub/api/")]);
+    let export = Test::new().hub(&hub).env("JUPYTERHUB_URL", proxy.url()).args(["manage-users", "export", "all.csv"]);
+    let out = export.run().expect_status(0);
+    assert!(out.stdout.ends_with("✅ Saved 120 users to all.csv\n"), "{out}");
+    let csv = std::fs::read_to_string(export.dir().join("all.csv")).unwrap();
+    let exported: Vec<&str> = csv.lines().skip(1).map(|line| line.split(',').next().unwrap()).collect();
+    assert_eq!(exported, names);
+    assert!(proxy.count(Fault::DropAccept) >= 3, "the listing kept its Accept header:\n{}", proxy.report());
+
+    let list = Test::new().hub(&hub).env("JUPYTERHUB_URL", proxy.url()).args(["manage-users", "list"]).run();
+    let list = list.expect_status(0);
+    assert!(list.stdout.contains("📋 Total users: 120\n"), "{list}");
+    for name in &names {
+        assert!(list.stdout.contains(&format!("\n{name} ")), "`{name}` is missing from the list\n{list}");
+    }
 }

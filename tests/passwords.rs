@@ -212,3 +212,48 @@ fn quota_set_add_deduct_unlimited_list() {
     assert!(ann.starts_with(&format!("{:25} {:15} ", "ann", "525")), "{ann}");
     assert!(out.stdout.lines().any(|l| l.starts_with("cid") && l.contains("unlimited")), "{out}");
 }
+
+/// Issue #26: on a hub without the admin API (a stock JupyterHub answers
+/// /hub/admin/api with HTML pages), passwords and quota stop before
+/// anything is sent, with one line saying so and what to use instead;
+/// never an HTML page per user, never a user created without its password.
+#[test]
+fn a_hub_without_the_admin_api_is_named_once() {
+    let hub = TestHub::builder().without_admin_api().start();
+    let (status, page) = hub.api("POST", "/hub/admin/api/set-password", Some(serde_json::json!({})));
+    assert_eq!(status, 403, "the test hub has an admin API: {page}");
+    hub.create_users(&["ann", "ben", "cid"], false);
+    let line = format!(
+        "❌ the hub at {} has no admin API for passwords and quota (/hub/admin/api answered 404 with an HTML page); \
+         set passwords with `--via exec` (writes the hub's password store in the hub pod) or through the hub's own \
+         authenticator; quota needs the hub's admin extension\n",
+        hub.url()
+    );
+    let roster: &[(&str, &[u8])] = &[("r.csv", b"username,password\nann,Secret-123\nben,Secret-456\ncid,Secret-789\n")];
+    let runs: [&[&str]; 5] = [
+        &["set-passwords", "r.csv"],
+        &["manage-users", "set-passwords", "r.csv", "--generate", "-o", "sheet.csv"],
+        &["manage-users", "add-quota", "ann", "ben", "--amount", "5"],
+        &["manage-users", "set-quota", "ann", "--amount", "5"],
+        &["manage-users", "list-quota"],
+    ];
+    for args in runs {
+        let (out, test) = jhctl(&hub, roster, args);
+        let out = out.expect_status(1);
+        assert_eq!(out.stderr, line, "{args:?}");
+        assert!(!out.stdout.contains("<html") && !out.stdout.contains("🔄"), "{args:?}\n{out}");
+        assert!(!test.dir().join("sheet.csv").exists(), "{args:?}");
+    }
+    // Users who are to get passwords are not created at all.
+    let new: &[(&str, &[u8])] = &[("new.csv", b"username\ndee\neve\n")];
+    for password in [["--generate-passwords", ""], ["--password", "Secret-000"]] {
+        let mut args = vec!["manage-users", "create", "new.csv"];
+        args.extend(password.iter().filter(|a| !a.is_empty()));
+        let (out, _) = jhctl(&hub, new, &args);
+        assert_eq!(out.expect_status(1).stderr, line);
+    }
+    assert_eq!(hub.usernames(), ["ann", "ben", "cid"]);
+    // Without passwords, create works as on any hub.
+    jhctl(&hub, new, &["manage-users", "create", "new.csv"]).0.expect_status(0);
+    assert_eq!(hub.usernames(), ["ann", "ben", "cid", "dee", "eve"]);
+}

@@ -151,3 +151,119 @@ fn an_unknown_sort_key_is_an_error_on_every_version() {
     assert!(out.stderr.contains(expected), "{out}");
     assert!(!hub.log().contains("sort=created"), "the hub was asked:\n{}", hub.log());
 }
+
+/// A token of `user` made through the API, with `note`; returns its text and id.
+fn user_token(hub: &TestHub, user: &str, note: &str) -> (String, String) {
+    let (status, reply) = hub.api("POST", &format!("/hub/api/users/{user}/tokens"), Some(json!({ "note": note })));
+    assert_eq!(status, 201, "{reply}");
+    (reply["token"].as_str().unwrap().to_string(), reply["id"].as_str().unwrap().to_string())
+}
+
+/// The notes of `user`'s tokens, sorted.
+fn token_notes(hub: &TestHub, user: &str) -> Vec<String> {
+    let (status, reply) = hub.api("GET", &format!("/hub/api/users/{user}/tokens"), None);
+    assert_eq!(status, 200, "{reply}");
+    let mut notes: Vec<String> =
+        reply["api_tokens"].as_array().unwrap().iter().map(|t| t["note"].as_str().unwrap().to_string()).collect();
+    notes.sort();
+    notes
+}
+
+/// jhctl run with `token` (an admin user's, so the guards for the token's
+/// own user run) instead of the harness's service token.
+fn as_user(hub: &TestHub, token: &str, args: &[&str]) -> Output {
+    crate::support::test::Test::new().env("JUPYTERHUB_URL", hub.url()).env("JUPYTERHUB_TOKEN", token).args(args).run()
+}
+
+/// Issue #26: JupyterHub 4.1 does not say which token is in use
+/// (`token_id` comes from 5.0 on). jhctl then revokes none of its user's
+/// tokens, says why, and revokes other admins' tokens only when named by
+/// id; on 5.0 and later it spares exactly the token in use.
+#[test]
+fn tokens_revoke_never_revokes_the_token_it_runs_with() {
+    let hub = TestHub::start();
+    hub.create_users(&["boss", "dean"], true);
+    hub.create_users(&["stu"], false);
+    let (token, in_use) = user_token(&hub, "boss", "jhctl run");
+    let (_, spare) = user_token(&hub, "boss", "boss spare");
+    let (_, dean) = user_token(&hub, "dean", "dean's");
+    user_token(&hub, "stu", "stu's");
+    let (_, me) = hub.api("GET", "/hub/api/user", None);
+    let whoami = as_user(&hub, &token, &["eval", "to_json(hub.whoami())"]).expect_status(0);
+    let me_user: Value = serde_json::from_str(&whoami.stdout).unwrap();
+    // What this hub version says about the token in use.
+    assert_eq!(me_user["token_id"].is_string(), major(&hub) >= 5, "{me_user} / {me}");
+
+    let out = as_user(&hub, &token, &["manage-users", "tokens", "revoke", "--never-expires", "--yes"]);
+    let out = out.expect_status(0);
+    assert!(out.stdout.contains("  = keep dean/"), "{out}");
+    assert!(out.stdout.contains("`dean` is an admin: an admin's token is revoked only when named by id"), "{out}");
+    if major(&hub) >= 5 {
+        assert!(out.stdout.contains("📋 Plan: 2 tokens to revoke"), "{out}");
+        assert!(out.stdout.contains(&format!("  = keep boss/{in_use}: this is the token jhctl runs with")), "{out}");
+        assert_eq!(token_notes(&hub, "boss"), ["jhctl run"]);
+    } else {
+        assert!(out.stdout.contains("📋 Plan: 1 tokens to revoke"), "{out}");
+        assert!(out.stdout.contains(&format!("  = keep boss/{spare}: jhctl runs with a token of `boss`")), "{out}");
+        assert!(out.stdout.contains("this hub does not say which one"), "{out}");
+        assert_eq!(token_notes(&hub, "boss"), ["boss spare", "jhctl run"]);
+    }
+    assert_eq!(token_notes(&hub, "stu"), Vec::<String>::new());
+    assert_eq!(token_notes(&hub, "dean"), ["dean's"]);
+    as_user(&hub, &token, &["eval", "hub.whoami().name"]).expect_status(0);
+
+    // Named by id, the token in use (or, on 4.1, any of boss's) is still kept.
+    let named = if major(&hub) >= 5 { &in_use } else { &spare };
+    let out = as_user(&hub, &token, &["manage-users", "tokens", "revoke", &format!("boss/{named}"), "--yes"]);
+    let out = out.expect_status(1);
+    assert!(out.stdout.contains(&format!("  = keep boss/{named}: ")), "{out}");
+    assert!(out.stdout.contains("✅ No tokens to revoke"), "{out}");
+    as_user(&hub, &token, &["eval", "hub.whoami().name"]).expect_status(0);
+
+    // Another admin's token named by id is revoked.
+    let out = as_user(&hub, &token, &["manage-users", "tokens", "revoke", &format!("dean/{dean}"), "--yes"]);
+    assert!(out.expect_status(0).stdout.contains(&format!("✅ Revoked token {dean} of dean")));
+    assert_eq!(token_notes(&hub, "dean"), Vec::<String>::new());
+}
+
+/// Issue #26: `delete` and `set-admin --revoke` never delete or demote the
+/// user whose token jhctl runs with (a dry run says so too), as prune and
+/// sync never do.
+#[test]
+fn delete_and_demote_spare_the_token_s_own_user() {
+    let hub = TestHub::start();
+    hub.create_users(&["boss", "dean"], true);
+    hub.create_users(&["stu"], false);
+    let (token, _) = user_token(&hub, "boss", "jhctl run");
+    let files: &[(&str, &[u8])] = &[("gone.csv", b"username\nBoss\nstu\n")];
+    let run = |args: &[&str]| {
+        let mut test = crate::support::test::Test::new()
+            .env("JUPYTERHUB_URL", hub.url())
+            .env("JUPYTERHUB_TOKEN", &token)
+            .args(args);
+        for (name, contents) in files {
+            test = test.file(name, contents);
+        }
+        test.run()
+    };
+    let why = "`boss` owns the token jhctl runs with, so it is never deleted or demoted here";
+
+    let dry = run(&["manage-users", "delete", "gone.csv", "--dry-run"]).expect_status(1);
+    assert!(dry.stdout.contains(&format!("❌ Failed to delete boss: {why}")), "{dry}");
+    assert!(dry.stdout.contains("📝 Would delete user: stu"), "{dry}");
+    let done = run(&["manage-users", "delete", "gone.csv", "--yes"]).expect_status(1);
+    assert!(done.stdout.contains(&format!("❌ Failed to delete boss: {why}")), "{done}");
+    assert!(done.stdout.contains("✅ Deleted user: stu"), "{done}");
+    assert_eq!(hub.usernames(), ["boss", "dean"]);
+
+    let dry = run(&["manage-users", "set-admin", "--revoke", "boss", "dean", "--dry-run"]).expect_status(1);
+    assert!(dry.stdout.contains(&format!("❌ Failed for boss: {why}")), "{dry}");
+    let done = run(&["manage-users", "set-admin", "--revoke", "boss", "dean"]).expect_status(1);
+    assert!(done.stdout.contains(&format!("❌ Failed for boss: {why}")), "{done}");
+    assert!(done.stdout.contains("✅ Admin revoked for: dean"), "{done}");
+    let admin = |name: &str| hub.user(name).unwrap()["admin"].as_bool().unwrap();
+    assert_eq!((admin("boss"), admin("dean")), (true, false));
+    // Granting is not guarded.
+    run(&["manage-users", "set-admin", "dean"]).expect_status(0);
+    assert!(admin("dean"));
+}

@@ -123,8 +123,20 @@ impl QuotaAction {
     }
 }
 
+/// Whether `reply` came from the hub's page handler instead of the admin
+/// API: a stock JupyterHub answers `/hub/admin/api` with an HTML page, 404
+/// to a GET and 403 (its `_xsrf` check) to a POST; the admin API answers
+/// JSON, its errors too.
+fn page_not_api(reply: &Reply) -> bool {
+    matches!(reply.status.as_u16(), 403..=405) && reply.body.is_string()
+}
+
 pub(super) fn admin_failure(reply: &Reply) -> String {
     match reply.status.as_u16() {
+        status if page_not_api(reply) => format!(
+            "{status} - the hub has no admin API at /hub/admin/api (it answered with an HTML page); \
+             use `--via exec` for passwords, or the hub's own authenticator"
+        ),
         300..=399 => format!(
             "{} - the hub sent its login page: it does not accept the token for the admin API; use an admin's token",
             reply.status.as_u16()
@@ -259,9 +271,32 @@ impl HubClient {
         }
     }
 
+    /// Checks once per run that the hub has the admin API, before anything
+    /// about passwords or quota is sent: `GET
+    /// /hub/admin/api/generate-password`, which changes nothing. An HTML
+    /// answer (a stock JupyterHub) is [`HubError::NoAdminApi`]; any other
+    /// answer lets the job go on (a refused token then fails each item
+    /// with the hub's reason).
+    pub async fn check_admin_api(&self) -> Result<(), HubError> {
+        if self.admin_api_seen() {
+            return Ok(());
+        }
+        self.admin_get("check the admin API", "/hub/admin/api/generate-password").await.map(|_| ()).or_else(|e| match e
+        {
+            HubError::NoAdminApi { .. } => Err(e),
+            _ => Ok(()),
+        })
+    }
+
     /// `GET path` of the admin API; a non-2xx answer is an error saying `what` failed.
     async fn admin_get(&self, what: impl Into<String>, path: &str) -> Result<Value, HubError> {
         let reply = self.call(Method::GET, path, &[], None).await?;
+        if page_not_api(&reply) {
+            return Err(HubError::NoAdminApi { url: self.url().to_string(), status: reply.status.as_u16() });
+        }
+        if reply.body.is_object() {
+            self.saw_admin_api();
+        }
         if reply.ok() {
             Ok(reply.body)
         } else {
@@ -475,6 +510,33 @@ mod tests {
         assert_eq!(password_problem("abcdefg"), None);
         assert_eq!(password_problem("äöüäöüä"), None, "characters, not bytes");
         assert!(password_problem("äöü").is_some());
+    }
+
+    fn reply(status: u16, body: Value) -> Reply {
+        Reply { status: reqwest::StatusCode::from_u16(status).unwrap(), body, ambiguous: false }
+    }
+
+    // Issue #26: a stock JupyterHub answers /hub/admin/api with HTML pages;
+    // the admin API answers JSON, its errors too.
+    #[test]
+    fn an_html_answer_means_no_admin_api() {
+        let html = || Value::String("<!DOCTYPE HTML>\n<html>...</html>".into());
+        // (answer, from the hub's page handler)
+        let cases = [
+            (reply(404, html()), true),
+            (reply(403, html()), true),
+            (reply(405, html()), true),
+            (reply(403, json!({ "error": "Admin access required" })), false),
+            (reply(404, json!({ "error": "User not found" })), false),
+            (reply(200, json!({ "password": "x" })), false),
+            (reply(500, html()), false),
+            (reply(302, Value::Null), false),
+        ];
+        for (answer, page) in cases {
+            assert_eq!(page_not_api(&answer), page, "{answer:?}");
+        }
+        let said = admin_failure(&reply(403, html()));
+        assert!(said.starts_with("403 - the hub has no admin API") && !said.contains("<html"), "{said}");
     }
 
     #[test]

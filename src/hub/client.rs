@@ -86,6 +86,9 @@ struct Inner {
     progress: bool,
     /// The environment variable naming the proxy requests go through, if set.
     proxy: Option<&'static str>,
+    /// Set once `/hub/admin/api` answered as the admin API does (JSON), so
+    /// it is asked once per run.
+    pub(crate) admin_api_seen: std::sync::OnceLock<()>,
 }
 
 /// The most bytes of an answer jhctl reads; a longer body is an error.
@@ -97,9 +100,10 @@ pub(crate) enum Repeat {
     /// Sending it twice leaves the hub as sending it once: a read, a delete,
     /// a value set to a value. Retried on any transient failure.
     Safe,
-    /// It moves a counter (quota add or deduct): sent again only when the
-    /// hub cannot have seen it (connection refused, 429, 503). Any other
-    /// failure ends in [`HubError::Unknown`], and the caller reads back.
+    /// It moves a counter or makes something new (quota add or deduct, a
+    /// token): sent again only when the hub cannot have seen it (a
+    /// connection jhctl could not open, a 429). Any other failure, a 503
+    /// too, ends in [`HubError::Unknown`], and the caller reads back.
     Once,
 }
 
@@ -207,6 +211,7 @@ impl HubClient {
                 verbose: config.verbose,
                 progress: config.progress && !config.verbose,
                 proxy,
+                admin_api_seen: std::sync::OnceLock::new(),
             }),
             dry_run: config.dry_run,
             keep_records: false,
@@ -245,6 +250,16 @@ impl HubClient {
     /// Whether long batches show a progress bar.
     pub(crate) fn progress(&self) -> bool {
         self.inner.progress
+    }
+
+    /// Remembers (for this client and its clones) that the hub has the admin API.
+    pub(crate) fn admin_api_seen(&self) -> bool {
+        self.inner.admin_api_seen.get().is_some()
+    }
+
+    /// Records that `/hub/admin/api` answered as the admin API does.
+    pub(crate) fn saw_admin_api(&self) {
+        let _ = self.inner.admin_api_seen.set(());
     }
 
     /// Percent-encodes one path segment (a username or group name).
@@ -461,16 +476,20 @@ impl HubClient {
 }
 
 /// Whether the hub can have done a request that got this transient answer.
+#[derive(Debug, PartialEq, Eq)]
 enum Seen {
-    /// 429 and 503: refused before any work.
+    /// 429: refused before any work.
     No,
-    /// 502 and 504: a proxy lost the hub's answer, or gave up waiting.
+    /// 502, 503 and 504: a proxy lost the hub's answer or gave up waiting.
+    /// configurable-http-proxy, in front of every zero-to-jupyterhub hub,
+    /// answers 503 for any failure of the proxied request, also after the
+    /// hub did the work: a 503 is no proof that nothing was done.
     Maybe,
 }
 
 /// Why an attempt got no usable answer.
 enum Failure {
-    /// A 502 or 504, maybe with Retry-After.
+    /// A 502, 503 or 504, maybe with Retry-After.
     Answer(StatusCode, Option<Duration>),
     /// No answer, or one cut short (timeout, reset).
     Lost(String),
@@ -484,8 +503,8 @@ fn overload(status: StatusCode) -> bool {
 
 fn transient(status: StatusCode) -> Option<Seen> {
     match status.as_u16() {
-        429 | 503 => Some(Seen::No),
-        502 | 504 => Some(Seen::Maybe),
+        429 => Some(Seen::No),
+        502..=504 => Some(Seen::Maybe),
         _ => None,
     }
 }
@@ -523,6 +542,21 @@ mod tests {
         assert_eq!(HubClient::segment("a b/c?d#e"), "a%20b%2Fc%3Fd%23e");
         assert_eq!(HubClient::segment("jörg@x.de"), "j%C3%B6rg%40x.de");
         assert_eq!(HubClient::segment("student-01_x.y~"), "student-01_x.y~");
+    }
+
+    // Issue #26: a 503 is what configurable-http-proxy answers when the
+    // proxied request failed, also after the hub did the work; only a 429
+    // says the hub refused it before doing anything.
+    #[test]
+    fn only_a_429_proves_the_hub_did_nothing() {
+        let seen = |code: u16| transient(StatusCode::from_u16(code).unwrap());
+        assert_eq!(seen(429), Some(Seen::No));
+        for code in [502, 503, 504] {
+            assert_eq!(seen(code), Some(Seen::Maybe), "{code}");
+        }
+        for code in [200, 400, 404, 500] {
+            assert_eq!(seen(code), None, "{code}");
+        }
     }
 
     #[test]

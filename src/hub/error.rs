@@ -46,6 +46,26 @@ pub enum HubError {
         /// What went wrong, without the token.
         reason: String,
     },
+    /// A change was sent and its answer lost, and jhctl undid what the hub
+    /// had done (a new token whose text only the lost answer held): nothing
+    /// is left changed, and running again is safe.
+    #[error("{what}: {reason}; run it again")]
+    Undone {
+        /// What was asked, e.g. "create a token for `bot`".
+        what: String,
+        /// What happened and what was undone.
+        reason: String,
+    },
+    /// The hub has no admin API (`/hub/admin/api` answers with the hub's
+    /// HTML pages, as a stock JupyterHub does): passwords and quota cannot
+    /// be set through it.
+    #[error("the hub at {url} has no admin API for passwords and quota (/hub/admin/api answered {status} with an HTML page); set passwords with `--via exec` (writes the hub's password store in the hub pod) or through the hub's own authenticator; quota needs the hub's admin extension")]
+    NoAdminApi {
+        /// The hub's base URL.
+        url: String,
+        /// What `/hub/admin/api` answered.
+        status: u16,
+    },
     /// The hub answered 401 or 403: the token is wrong or lacks rights.
     #[error("the hub refused the token ({status}): {message}; check --token or JUPYTERHUB_TOKEN, and that the token belongs to an admin")]
     Unauthorized {

@@ -11,6 +11,12 @@
 //! ([`HubError::ShortListing`]) or whose `total` changed between pages
 //! ([`HubError::ListingChanged`]) is an error, never a short list handed
 //! back as complete.
+//!
+//! A gateway may drop the `Accept` header; the hub then answers with a plain
+//! list cut at one page (the `limit` asked for, or its own lower maximum),
+//! with no `total`. Such a list is read on by `offset` until a page comes
+//! back shorter than the first, empty, or holding only entries already
+//! seen (a hub that ignores `offset` sent everything at once).
 
 use std::collections::HashSet;
 
@@ -53,6 +59,19 @@ pub(crate) enum Plan {
     Offsets(Vec<usize>),
     /// No `total`: follow `next` one page at a time from this offset.
     FollowNext(usize),
+    /// A plain list of this many entries (no `_pagination`): maybe cut at
+    /// one page, so read on by offset ([`read_on`]).
+    ReadOn(usize),
+}
+
+/// After a page of a plain listing: the offset of the next page to read,
+/// or `None` when the listing is whole. `page_size` is the first page's
+/// length (the hub cuts every page at the same size), `got` this page's
+/// length, `new` how many of its entries were not seen before.
+pub(crate) fn read_on(page_size: usize, offset: usize, got: usize, new: usize) -> Option<usize> {
+    // A short or empty page is the last; a page of entries seen already
+    // comes from a hub that ignores `offset` and sent all at once.
+    (got >= page_size && got > 0 && new > 0).then_some(offset + got)
 }
 
 /// Plans the pages after `first`. The page size is what the hub served:
@@ -62,7 +81,8 @@ pub(crate) fn plan<T>(first: &Page<T>) -> Plan {
     let served = first.items.len();
     let step = first.limit.map_or(served, |limit| limit.min(served));
     match (first.total, first.next) {
-        _ if first.unpaged => Plan::Done,
+        _ if first.unpaged && served == 0 => Plan::Done,
+        _ if first.unpaged => Plan::ReadOn(served),
         (Some(total), _) if served >= total => Plan::Done,
         // More entries than served, but an empty page: no offsets can reach
         // them. The count check reports the listing short.
@@ -179,6 +199,17 @@ impl HubClient {
                         }
                     }
                     items.extend(page.items);
+                }
+            }
+            Plan::ReadOn(page_size) => {
+                let mut seen: HashSet<String> = items.iter().map(|i| i.name().to_string()).collect();
+                let mut offset = Some(page_size);
+                while let Some(at) = offset {
+                    let page = self.page::<T>(what, path, params, at).await?;
+                    let got = page.items.len();
+                    let new = page.items.iter().filter(|i| seen.insert(i.name().to_string())).count();
+                    items.extend(page.items);
+                    offset = read_on(page_size, at, got, new);
                 }
             }
             Plan::FollowNext(mut offset) => loop {
@@ -324,12 +355,27 @@ mod tests {
         assert_eq!(plan(&parse_page::<User>("users", last).unwrap()), Plan::Done);
     }
 
+    // Issue #26: a plain list (the `Accept` header dropped on the way) may
+    // be cut at one page, whatever its length: it is read on by offset.
     #[test]
-    fn a_plain_list_is_one_page() {
+    fn a_plain_list_is_read_on() {
         let page = parse_page::<User>("users", Value::Array(names(0, 3))).unwrap();
         assert!(page.unpaged);
-        assert_eq!(plan(&page), Plan::Done);
+        assert_eq!(plan(&page), Plan::ReadOn(3));
         assert_eq!(page.items.len(), 3);
+        assert_eq!(plan(&parse_page::<User>("users", json!([])).unwrap()), Plan::Done);
+        // (page size, offset, got, new) -> next offset
+        let cases = [
+            ((50, 50, 50, 50), Some(100)),
+            ((50, 300, 3, 3), None),
+            ((50, 300, 0, 0), None),
+            // Everything again: the hub ignores `offset`.
+            ((3, 3, 3, 0), None),
+            ((200, 200, 200, 1), Some(400)),
+        ];
+        for ((size, offset, got, new), next) in cases {
+            assert_eq!(read_on(size, offset, got, new), next, "{size} {offset} {got} {new}");
+        }
     }
 
     #[test]

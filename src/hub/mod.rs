@@ -21,6 +21,7 @@ mod sync_apply;
 mod sync_plan;
 mod tls;
 mod token;
+mod token_owner;
 mod tokens;
 mod user_records;
 mod users;
@@ -43,5 +44,6 @@ pub use sync_plan::{
 };
 pub use tls::{install_crypto, CaBundle, CaOrigin};
 pub use token::Token;
-pub use tokens::{select_tokens, CreatedToken, TokenFilter, TokenResult};
+pub use token_owner::TokenOwner;
+pub use tokens::{plan_revoke, select_tokens, CreatedToken, KeptToken, RevokePlan, TokenFilter, TokenResult};
 pub use user_records::Leftover;

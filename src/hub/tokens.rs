@@ -5,6 +5,7 @@
 //! The hub shows a token's text once, in the answer that creates it;
 //! [`CreatedToken::token`] holds it as a [`Token`], which never prints.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::age::{cutoff, parse_time};
-use super::{ApiToken, HubClient, HubError, ItemResult, ItemStatus, NewToken, Token};
+use super::{ApiToken, HubClient, HubError, ItemResult, ItemStatus, NewToken, Token, TokenOwner};
 use crate::username;
 
 /// Which tokens to pick; every filter given must hold (none: every token).
@@ -47,6 +48,55 @@ pub fn select_tokens(tokens: &[ApiToken], filter: &TokenFilter, now: DateTime<Ut
         })
         .cloned()
         .collect()
+}
+
+/// A token left out of a revoke plan, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KeptToken {
+    /// The owner.
+    pub user: String,
+    /// The token's id.
+    pub id: String,
+    /// Its note.
+    pub note: Option<String>,
+    /// Why it is kept.
+    pub reason: String,
+}
+
+/// Which of the picked tokens are revoked: `#{revoke, kept}` in scripts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RevokePlan {
+    /// The tokens to revoke, in listing order.
+    pub revoke: Vec<ApiToken>,
+    /// The tokens picked but kept, with the reason.
+    pub kept: Vec<KeptToken>,
+}
+
+/// Splits the picked `tokens` into those to revoke and those kept: never
+/// the token jhctl runs with, nor any token of its user when the hub does
+/// not say which one that is ([`TokenOwner::spares_token`]); tokens of the
+/// other users in `admins` only when they were named by id (`by_id`),
+/// never by a filter or by user.
+pub fn plan_revoke(tokens: &[ApiToken], owner: &TokenOwner, admins: &HashSet<String>, by_id: bool) -> RevokePlan {
+    let mut plan = RevokePlan::default();
+    for token in tokens {
+        let mine = owner.user.as_deref() == Some(token.user.as_str());
+        let reason = owner.spares_token(&token.user, &token.id).or_else(|| {
+            (!by_id && !mine && admins.contains(&token.user)).then(|| {
+                format!("`{}` is an admin: an admin's token is revoked only when named by id (USER/ID)", token.user)
+            })
+        });
+        match reason {
+            Some(reason) => plan.kept.push(KeptToken {
+                user: token.user.clone(),
+                id: token.id.clone(),
+                note: token.note.clone(),
+                reason,
+            }),
+            None => plan.revoke.push(token.clone()),
+        }
+    }
+    plan
 }
 
 /// A token the hub just made: its text (shown once) and its listing entry.
@@ -140,17 +190,28 @@ impl HubClient {
 
     /// Makes an API token for `user` (`POST .../tokens`, sent once: never
     /// repeated, as a repeat would make a second token). `Ok(None)` in a
-    /// dry run.
+    /// dry run. The user's tokens are listed first: a user that does not
+    /// exist is an error saying so (404) before anything is sent, and when
+    /// the answer is lost the listing tells whether the hub made a token
+    /// ([`HubClient::token_read_back`]).
     pub async fn create_token(&self, user: &str, new: &NewToken) -> Result<Option<CreatedToken>, HubError> {
+        let what = format!("create a token for `{}`", user.trim());
         let user = username::normalize(user).map_err(|e| HubError::Status {
-            what: format!("create a token for `{user}`"),
+            what: what.clone(),
             status: 400,
             message: e.to_string(),
+        })?;
+        let before = self.tokens(std::slice::from_ref(&user), false).await.map_err(|e| match e {
+            HubError::Status { status: 404, message, .. } => {
+                HubError::Status { what: what.clone(), status: 404, message }
+            }
+            other => other,
         })?;
         if self.dry_run() {
             return Ok(None);
         }
-        let mut body = json!({ "note": new.note.clone().unwrap_or_else(|| "made by jhctl".into()) });
+        let note = new.note.clone().unwrap_or_else(|| "made by jhctl".into());
+        let mut body = json!({ "note": note });
         if !new.scopes.is_empty() {
             body["scopes"] = json!(new.scopes);
         }
@@ -158,13 +219,9 @@ impl HubClient {
             body["expires_in"] = json!(life.as_secs());
         }
         let path = format!("/hub/api/users/{}/tokens", Self::segment(&user));
-        let what = format!("create a token for `{user}`");
         let reply = match self.call_once(Method::POST, &path, Some(&body)).await {
-            Err(HubError::Unknown { url, reason }) => {
-                let reason = format!(
-                    "{reason}; a token may have been made: look with `manage-users tokens list {user}` and revoke it"
-                );
-                return Err(HubError::Unknown { url, reason });
+            Err(HubError::Unknown { reason, .. }) => {
+                return Err(self.token_read_back(&user, &before, &note, &reason).await)
             }
             other => other?,
         };
@@ -176,6 +233,52 @@ impl HubClient {
         match (text, info) {
             (Some(token), Ok(info)) => Ok(Some(CreatedToken { token, info: ApiToken { user, ..info } })),
             _ => Err(HubError::Decode { what, reason: "the answer holds no token".into() }),
+        }
+    }
+
+    /// After the answer to a token's creation was lost: the user's tokens
+    /// now, against `before`. A new token with `note` is one whose text
+    /// nobody has (it was only in the lost answer): it is revoked, so no
+    /// stray token is left, and the error says to run again. When that
+    /// cannot be settled, the error is [`HubError::Unknown`] saying what
+    /// to check.
+    async fn token_read_back(&self, user: &str, before: &[ApiToken], note: &str, reason: &str) -> HubError {
+        let unknown =
+            |check: String| HubError::Unknown { url: self.url().to_string(), reason: format!("{reason}; {check}") };
+        let look =
+            format!("look with `manage-users tokens list {user}` and revoke a token noted `{note}` that nobody holds");
+        let now = match self.tokens(&[user.to_string()], false).await {
+            Ok(now) => now,
+            Err(e) => return unknown(format!("its tokens cannot be read back ({e}); {look}")),
+        };
+        let known: HashSet<&str> = before.iter().map(|t| t.id.as_str()).collect();
+        let made: Vec<&ApiToken> =
+            now.iter().filter(|t| !known.contains(t.id.as_str()) && t.note.as_deref() == Some(note)).collect();
+        match made.as_slice() {
+            [] => unknown(format!("no new token of `{user}` shows yet, but the hub may still make it; {look}")),
+            [token] => {
+                let path = format!("/hub/api/users/{}/tokens/{}", Self::segment(user), Self::segment(&token.id));
+                let revoked = self.delete_item(user.to_string(), &path).await;
+                match revoked.status {
+                    ItemStatus::Deleted | ItemStatus::NotFound => HubError::Undone {
+                        what: format!("create a token for `{user}`"),
+                        reason: format!(
+                            "the hub made token {} but its answer, the only place its text is shown, was lost \
+                             ({reason}); jhctl revoked that token, so none is left over",
+                            token.id
+                        ),
+                    },
+                    _ => unknown(format!(
+                        "the hub made token {id} but its text was lost, and revoking it failed; revoke it with \
+                         `manage-users tokens revoke {user}/{id}`",
+                        id = token.id
+                    )),
+                }
+            }
+            many => {
+                let ids: Vec<&str> = many.iter().map(|t| t.id.as_str()).collect();
+                unknown(format!("`{user}` has {} new tokens noted `{note}` ({}); {look}", ids.len(), ids.join(", ")))
+            }
         }
     }
 }
@@ -230,6 +333,37 @@ mod tests {
             let picked: Vec<String> = select_tokens(&tokens, &filter, now()).into_iter().map(|t| t.id).collect();
             assert_eq!(picked, ids, "{filter:?}");
         }
+    }
+
+    fn owned(user: &str, id: &str) -> ApiToken {
+        ApiToken { user: user.into(), id: id.into(), ..ApiToken::default() }
+    }
+
+    // Issue #26: the token in use is never revoked (on JupyterHub 4.1 none
+    // of its user's tokens), and other admins' tokens only when named by id.
+    #[test]
+    fn revoke_plans_spare_the_token_in_use_and_other_admins() {
+        let tokens = [owned("boss", "a1"), owned("boss", "a2"), owned("dean", "a3"), owned("stu", "a4")];
+        let admins: HashSet<String> = ["boss", "dean"].map(String::from).into();
+        let plan = |user: Option<&str>, id: Option<&str>, by_id| {
+            let owner = TokenOwner { user: user.map(String::from), token_id: id.map(String::from) };
+            let plan = plan_revoke(&tokens, &owner, &admins, by_id);
+            let ids = |list: Vec<String>| list.join(",");
+            (
+                ids(plan.revoke.iter().map(|t| t.id.clone()).collect()),
+                ids(plan.kept.iter().map(|t| t.id.clone()).collect()),
+            )
+        };
+        let both = |revoke: &str, kept: &str| (revoke.to_string(), kept.to_string());
+        // JupyterHub 5+: the token in use is known.
+        assert_eq!(plan(Some("boss"), Some("a1"), false), both("a2,a4", "a1,a3"));
+        assert_eq!(plan(Some("boss"), Some("a1"), true), both("a2,a3,a4", "a1"));
+        // JupyterHub 4.1: it is not, so none of boss's tokens.
+        assert_eq!(plan(Some("boss"), None, false), both("a4", "a1,a2,a3"));
+        assert_eq!(plan(Some("boss"), None, true), both("a3,a4", "a1,a2"));
+        // A service's token is not listed among users' tokens.
+        assert_eq!(plan(None, Some("s1"), false), both("a4", "a1,a2,a3"));
+        assert_eq!(plan(None, None, true), both("a1,a2,a3,a4", ""));
     }
 
     #[test]

@@ -93,7 +93,8 @@ impl ErrorKind for HubError {
             HubError::Status { status: 404, .. } => "not_found",
             HubError::Status { status: 409, .. } => "exists",
             HubError::ShortListing { .. } | HubError::ListingChanged { .. } => "incomplete",
-            HubError::Status { .. } | HubError::Decode { .. } => "failed",
+            HubError::NoAdminApi { .. } => "not_found",
+            HubError::Status { .. } | HubError::Decode { .. } | HubError::Undone { .. } => "failed",
         }
     }
 }

@@ -144,13 +144,18 @@ pub mod helpers_module {
     }
 
     /// Prints a line for people: on stdout, or on stderr when `--json`
-    /// is given (so that stdout carries only the JSON document).
+    /// is given (so that stdout carries only the JSON document); nothing
+    /// with `-q/--quiet`, so stdout carries only what `print` prints (e.g.
+    /// `T=$(jhctl -q manage-users tokens create bot)`).
     ///
     /// ```rhai
     /// say("✅ Created user: alice");
     /// ```
     pub fn say(call: NativeCallContext, text: &str) {
         let text = escape_controls(text);
+        if Context::of(&call).settings().quiet {
+            return;
+        }
         if Context::of(&call).json() {
             let _ = writeln!(std::io::stderr(), "{text}");
         } else {

@@ -168,6 +168,7 @@ where
 /// Applies `action` to each item; `what` names it in the hub's transaction log.
 fn quota_change(hub: &Hub, list: Array, action: QuotaAction, what: &str) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
+    block_on(client.check_admin_api())?.map_err(thrown)?;
     to_array(&merge(items(&list), |batch| by_name(batch, |names| block_on(client.change_quota(names, action, what))))?)
 }
 
@@ -229,6 +230,10 @@ pub mod hub_admin_module {
         let output = options.get("output").filter(|v| !v.is_unit()).map(|v| v.to_string());
         let overwrite = options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false);
         let existing = Existing::replace_if(overwrite);
+        if via == "api" {
+            // Before the sheet is made or anything is sent.
+            block_on(hub.client()?.check_admin_api())?.map_err(thrown)?;
+        }
         let sheet = match &output {
             Some(path) if dry_run => {
                 // A dry run writes nothing, but says now what the real run would refuse.
@@ -329,9 +334,12 @@ pub mod hub_admin_module {
         let via = delete_via(hub, &options)?;
         let client = hub.client()?;
         to_array(&merge(items(&list), |batch| {
+            // The token's own user is never deleted (`failed`, also in a dry run).
             by_name(batch, |names| match &via {
-                None => block_on(client.delete_users(names)),
-                Some(exec) => delete_then_remove(hub, exec, |client| block_on(client.delete_users(names))),
+                None => block_on(client.delete_users_but_owner(names))?.map_err(thrown),
+                Some(exec) => delete_then_remove(hub, exec, |client| {
+                    block_on(client.delete_users_but_owner(names))?.map_err(thrown)
+                }),
             })
         })?)
     }
@@ -358,6 +366,23 @@ pub mod hub_admin_module {
             .collect();
         let client = hub.client()?;
         to_array(&block_on(client.leftovers(&names))?.map_err(thrown)?)
+    }
+
+    /// Checks that the hub has the admin API (passwords and quota), once
+    /// per run: call it before a job that needs it changes anything else
+    /// (e.g. before creating users who are to get passwords).
+    ///
+    /// Throws when: the hub has no admin API (`/hub/admin/api` answers with
+    /// HTML, as on a stock JupyterHub; kind `not_found`, exit 1); the hub
+    /// cannot be reached.
+    ///
+    /// ```rhai
+    /// hub.check_admin_api();
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn check_admin_api(hub: &mut Hub) -> Result<(), Box<EvalAltResult>> {
+        let client = hub.client()?;
+        block_on(client.check_admin_api())?.map_err(thrown)
     }
 
     /// A password made by the hub's admin API (16 characters).
@@ -491,6 +516,7 @@ pub mod hub_admin_module {
 
 fn set_quota_amount_opt(hub: &Hub, list: Array, amount: Option<i64>) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
+    block_on(client.check_admin_api())?.map_err(thrown)?;
     to_array(&merge(items(&list), |batch| {
         let mut rows = Vec::new();
         let mut results = Vec::new();

@@ -261,9 +261,9 @@ pub mod hub_module {
             }
             Err(e) => {
                 let status = match &e {
-                    HubError::Status { status, .. } | HubError::Unauthorized { status, .. } => {
-                        Dynamic::from(i64::from(*status))
-                    }
+                    HubError::Status { status, .. }
+                    | HubError::Unauthorized { status, .. }
+                    | HubError::NoAdminApi { status, .. } => Dynamic::from(i64::from(*status)),
                     _ => Dynamic::UNIT,
                 };
                 out.insert("quotas".into(), Dynamic::UNIT);
@@ -359,7 +359,11 @@ pub mod hub_module {
     }
 
     /// Deletes users (names or rows), concurrently. One result per item:
-    /// `deleted`, `not_found`, `failed` or `planned`.
+    /// `deleted`, `not_found`, `failed` or `planned`. The user that owns
+    /// the token jhctl runs with is never deleted: it is `failed` with the
+    /// reason, in a dry run too.
+    ///
+    /// Throws when: the hub cannot be reached (asking who owns the token).
     ///
     /// ```rhai
     /// hub.delete_users(["olduser"]);
@@ -367,11 +371,17 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn delete_users(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.delete_users(names))))?)
+        results(merge(items(&list), |batch| {
+            by_name(batch, |names| block_on(client.delete_users_but_owner(names))?.map_err(thrown))
+        })?)
     }
 
     /// Sets (never toggles) the admin flag of users (names or rows). One
     /// result per item: `updated`, `not_found`, `failed` or `planned`.
+    /// Revoking never demotes the user that owns the token jhctl runs with:
+    /// it is `failed` with the reason, in a dry run too.
+    ///
+    /// Throws when: revoking and the hub cannot be reached (asking who owns the token).
     ///
     /// ```rhai
     /// hub.set_admin(["teacher01", "teacher02"], true);
@@ -379,7 +389,9 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn set_admin(hub: &mut Hub, list: Array, admin: bool) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.set_admin(names, admin))))?)
+        results(merge(items(&list), |batch| {
+            by_name(batch, |names| block_on(client.set_admin_but_owner(names, admin))?.map_err(thrown))
+        })?)
     }
 
     /// Renames a user. The user must log in with the new name afterwards.

@@ -16,8 +16,9 @@ use super::hub_admin_api::{delete_then_remove, delete_via};
 use super::hub_api::Hub;
 use super::runtime::block_on;
 use crate::hub::{
-    parse_duration, plan_prune as compute_prune, plan_server_prune as compute_server_prune, select_tokens, HubClient,
-    ItemResult, NewToken, PruneOptions, PrunePlan, ServerPlan, TokenFilter, UserQuery,
+    parse_duration, plan_prune as compute_prune, plan_revoke as compute_revoke,
+    plan_server_prune as compute_server_prune, select_tokens, ApiToken, HubClient, ItemResult, NewToken, PruneOptions,
+    PrunePlan, ServerPlan, TokenFilter, TokenOwner, UserQuery,
 };
 use crate::roster::{Cell, Existing};
 
@@ -52,12 +53,9 @@ fn flag(options: &Map, key: &str) -> bool {
     options.get(key).and_then(|v| v.as_bool().ok()).unwrap_or(false)
 }
 
-/// The token's own user (when it is a user, not a service) and the token's id.
-fn me(client: &HubClient) -> Result<(Option<String>, Option<String>), Box<EvalAltResult>> {
-    let me = block_on(client.whoami())?.map_err(thrown)?;
-    let field = |k: &str| me.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let user = (field("kind").as_deref() == Some("user")).then(|| field("name")).flatten();
-    Ok((user, field("token_id")))
+/// Who owns the token jhctl runs with.
+fn owner(client: &HubClient) -> Result<TokenOwner, Box<EvalAltResult>> {
+    block_on(client.token_owner())?.map_err(thrown)
 }
 
 /// `(user, second)` pairs from maps with `user` and `key`, or from `USER/SECOND` texts.
@@ -150,7 +148,7 @@ pub mod hub_term_module {
     pub fn plan_prune(hub: &mut Hub, options: Map) -> Result<Map, Box<EvalAltResult>> {
         let since = duration(&options, "since")?.ok_or_else(|| bad_input("`since` is required, e.g. \"180d\""))?;
         let client = hub.client()?;
-        let (me, _) = me(&client)?;
+        let me = owner(&client)?.user;
         let users = block_on(client.users(&UserQuery::default()))?.map_err(thrown)?;
         let options =
             PruneOptions { since, me, group: text(&options, "group"), except_group: text(&options, "except_group") };
@@ -243,13 +241,42 @@ pub mod hub_term_module {
         to_array(&select_tokens(&all, &filter, chrono::Utc::now()))
     }
 
+    /// The plan that revokes tokens picked from `hub.tokens`: `#{revoke,
+    /// kept}`, `revoke` the token maps to revoke, `kept` `#{user, id, note,
+    /// reason}`. Never the token jhctl runs with, nor any token of its user
+    /// when the hub does not say which one that is (JupyterHub before 5.0);
+    /// tokens of other admins only with `options.by_id` (the admin named
+    /// them by id). One listing of users (for the admin flags).
+    ///
+    /// Throws when: an item is not a token map from `hub.tokens` (exit 2);
+    /// the hub cannot be reached.
+    ///
+    /// ```rhai
+    /// let plan = hub.plan_revoke(hub.tokens(#{ never_expires: true }), #{ by_id: false });
+    /// for k in plan.kept { print(`keep ${k.user}/${k.id}: ${k.reason}`); }
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn plan_revoke(hub: &mut Hub, tokens: Array, options: Map) -> Result<Map, Box<EvalAltResult>> {
+        let tokens: Vec<ApiToken> = rhai::serde::from_dynamic(&tokens.into())
+            .map_err(|e| bad_input(format!("not a list of tokens from `hub.tokens`: {e}")))?;
+        let client = hub.client()?;
+        let query = UserQuery::default();
+        let (users, owner) = block_on(async { futures::join!(client.users(&query), client.token_owner()) })?;
+        let admins = users.map_err(thrown)?.into_iter().filter(|u| u.admin).map(|u| u.name).collect();
+        let plan = compute_revoke(&tokens, &owner.map_err(thrown)?, &admins, flag(&options, "by_id"));
+        Ok(to_dynamic(&plan)?.cast::<Map>())
+    }
+
     /// Revokes tokens: a list of maps with `user` and `id` (as
     /// `hub.tokens` gives) or `USER/ID` texts, concurrently. One result
     /// each: `#{name, id, status, error}` with `name` the owner, status
-    /// `deleted`, `not_found`, `failed` or `planned`. The token jhctl
-    /// itself uses is never revoked (`failed`). A revoked token gets 403.
+    /// `deleted`, `not_found`, `failed` or `planned`. The token jhctl runs
+    /// with is never revoked (`failed`), nor, on a hub that does not say
+    /// which token that is (JupyterHub before 5.0), any token of its user.
+    /// A revoked token gets 403.
     ///
-    /// Throws when: an item is neither form (exit 2).
+    /// Throws when: an item is neither form (exit 2); the hub cannot be
+    /// reached (asking who owns the token).
     ///
     /// ```rhai
     /// let results = hub.revoke_tokens(hub.tokens(#{ expired: true }));
@@ -258,11 +285,13 @@ pub mod hub_term_module {
     pub fn revoke_tokens(hub: &mut Hub, tokens: Array) -> Result<Array, Box<EvalAltResult>> {
         let wanted = pairs(&tokens, "id", "a token")?;
         let client = hub.client()?;
-        let (_, mine) = if wanted.is_empty() { (None, None) } else { me(&client)? };
-        let (own, others): (Vec<_>, Vec<_>) = wanted.into_iter().partition(|(_, id)| Some(id) == mine.as_ref());
+        let me = if wanted.is_empty() { TokenOwner::default() } else { owner(&client)? };
+        let (spared, others): (Vec<_>, Vec<_>) =
+            wanted.into_iter().map(|(user, id)| (me.spares_token(&user, &id), user, id)).partition(|t| t.0.is_some());
+        let others: Vec<(String, String)> = others.into_iter().map(|(_, user, id)| (user, id)).collect();
         let mut results = block_on(client.revoke_tokens(&others))?;
-        results.extend(own.into_iter().map(|(user, id)| crate::hub::TokenResult {
-            result: ItemResult::failed(user, "this is the token jhctl uses; revoke it with another token"),
+        results.extend(spared.into_iter().map(|(why, user, id)| crate::hub::TokenResult {
+            result: ItemResult::failed(user, why.unwrap_or_default()),
             id,
         }));
         to_array(&results)

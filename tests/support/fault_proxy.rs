@@ -3,8 +3,11 @@
 //!
 //! Each rule picks requests by method and path prefix and injects one kind
 //! of fault: the request dropped before the hub (a 502 that never reached
-//! it), the answer lost after the hub did the work (forwarded, then 502),
-//! or the hub busy (429 or 503 with `Retry-After`, not forwarded). Whether
+//! it), the answer lost after the hub did the work (forwarded, then 502, or
+//! 503 as configurable-http-proxy answers any upstream failure), the hub
+//! busy (429 or 503 with `Retry-After`, not forwarded), or a gateway that
+//! drops the `Accept` header (so the hub answers a listing with a plain
+//! list cut at one page). Whether
 //! a request is hit is decided from a hash of the seed, the request (method,
 //! path, query, body) and how often that same request was hit already, so a
 //! run is the same whatever order concurrent requests arrive in, and a rule
@@ -32,6 +35,13 @@ pub enum Fault {
     DropBefore,
     /// Forward, let the hub do it, then answer 502 instead of its answer.
     LoseAfter,
+    /// Forward, let the hub do it, then answer this status (503, as
+    /// configurable-http-proxy does for any failure of the proxied request)
+    /// instead of the hub's answer.
+    FailAfter(u16),
+    /// Forward without the `Accept` header, as some gateways do, and pass
+    /// the hub's answer on.
+    DropAccept,
     /// Answer this status (429 or 503) with `Retry-After: 1`, not forwarded.
     Busy(u16),
 }
@@ -55,6 +65,12 @@ impl Rule {
     /// A rule for `method` (or any, with `None`) on paths under `path`.
     pub fn new(method: Option<&'static str>, path: &'static str, fault: Fault, chance: f64) -> Rule {
         Rule { method, path, fault, chance, times: 1 }
+    }
+
+    /// Every request for `method` on paths under `path` loses its `Accept`
+    /// header, every time.
+    pub fn drop_accept(method: Option<&'static str>, path: &'static str) -> Rule {
+        Rule { method, path, fault: Fault::DropAccept, chance: 1.0, times: u32::MAX }
     }
 }
 
@@ -141,7 +157,8 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
     let mut forward =
         state.client.request(parts.method.clone(), format!("{}{}", state.upstream, path_and_query)).body(body.to_vec());
     for (name, value) in parts.headers.iter() {
-        if name != hyper::header::HOST && name != hyper::header::CONTENT_LENGTH {
+        let dropped = fault == Some(Fault::DropAccept) && name == hyper::header::ACCEPT;
+        if name != hyper::header::HOST && name != hyper::header::CONTENT_LENGTH && !dropped {
             forward = forward.header(name.as_str(), value.as_bytes());
         }
     }
@@ -152,8 +169,16 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
     let status = answer.status().as_u16();
     let content_type = answer.headers().get(reqwest::header::CONTENT_TYPE).cloned();
     let bytes = answer.bytes().await.unwrap_or_default();
-    if fault == Some(Fault::LoseAfter) {
-        return Ok(reply(502, "the proxy lost the hub's answer", None));
+    match fault {
+        Some(Fault::LoseAfter) => return Ok(reply(502, "the proxy lost the hub's answer", None)),
+        // configurable-http-proxy with z2jh's `--error-target` shows the
+        // hub's HTML error page for a failed upstream request.
+        Some(Fault::FailAfter(status)) => {
+            let page = format!("<!DOCTYPE HTML>\n<html><body><h1>{status} Service Unavailable</h1></body></html>\n");
+            let response = Response::builder().status(status).header("content-type", "text/html");
+            return Ok(response.body(Full::new(Bytes::from(page))).expect("a valid response"));
+        }
+        _ => {}
     }
     let mut response = Response::builder().status(status);
     if let Some(content_type) = content_type {
