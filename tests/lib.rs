@@ -22,6 +22,7 @@ mod readme;
 mod repl;
 mod secrets;
 mod spine;
+mod stores;
 mod tls;
 mod versions;
 mod workflows;
