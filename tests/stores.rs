@@ -108,6 +108,12 @@ fn regression_29_firstuse_via_local_create_and_set_passwords_log_in() {
     assert_eq!(hub.password_login("ann", &second["ann"].0), 201, "ann's password changed");
     assert_eq!(hub.password_login("ben", "Long-enough-1"), 201);
 
+    // rename moves the record with the user: bea logs in with ben's password.
+    let (out, _) = run(&hub, "", &["manage-users", "rename", "ben", "bea", "--store", "firstuse"], &via);
+    let out = out.expect_status(0);
+    assert!(out.stdout.contains("✅ Moved the password and quota records of ben to bea (passwords: 1)\n"), "{out}");
+    assert_eq!(hub.password_login("bea", "Long-enough-1"), 201);
+
     // A forced change is bad input on this store.
     let (out, _) = run(&hub, roster, &["set-passwords", "users.csv", "--store", "firstuse", "--force-change"], &via);
     let out = out.expect_status(2);
@@ -163,6 +169,13 @@ fn regression_29_native_via_local_new_passwords_work_at_once() {
         &[hub.scratch().join("jupyterhub.sqlite").to_str().unwrap()],
     );
     assert_eq!(rows, "(2, 1, 16)", "one authorized row per user, every column set");
+
+    // rename moves the rows with the user (auto: the rows are there).
+    let (out, _) = run(&hub, "", &["manage-users", "rename", "ann", "amy"], &via);
+    let out = out.expect_status(0);
+    assert!(out.stdout.contains("✅ Moved the password and quota records of ann to amy (users_info: 1)\n"), "{out}");
+    assert_eq!(hub.password_login("amy", &second["ann"].0), 201);
+    let second: BTreeMap<_, _> = second.into_iter().filter(|(name, _)| name != "ann").collect();
 
     // A passwords.dbm beside the table: auto does not guess.
     hub.run_python(
