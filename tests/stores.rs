@@ -131,6 +131,13 @@ fn regression_29_via_local_needs_the_hub_where_it_runs() {
          (`/opt/tljh/hub/bin/python3` on TLJH is not on this machine); give --hub-python PATH, or run jhctl \
          where the hub runs\n",
     );
+    // The program enters the hub's folder first: a folder that is not there is bad input.
+    let python = hub.python().to_str().unwrap();
+    let args = ["set-passwords", "users.csv", "--generate", "--via", "local", "--hub-python", python];
+    let (out, _) = run(&hub, "username\nann\n", &args, &["--hub-dir".into(), "no-such-dir".into()]);
+    out.expect_status(2).expect_stderr(
+        "error: --hub-dir `no-such-dir`: No such file or directory (os error 2); give the hub's working directory\n",
+    );
 }
 
 #[test]

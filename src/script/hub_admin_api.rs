@@ -85,7 +85,19 @@ fn set_transport(
         }
         other => return Err(bad_input(format!("unknown `via: {other}`; use \"api\", \"exec\", \"local\" or \"ssh\""))),
     };
-    let dir = dir.trim_end_matches('/').to_string();
+    // The program enters the folder first: the paths made from it must not be relative.
+    let dir = match (&exec.transport, Path::new(&dir).is_absolute()) {
+        (_, true) => dir,
+        (Transport::Local, false) => std::fs::canonicalize(&dir)
+            .map_err(|e| bad_input(format!("--hub-dir `{dir}`: {e}; give the hub's working directory")))?
+            .to_string_lossy()
+            .into_owned(),
+        _ => return Err(bad_input(format!("--hub-dir `{dir}`: give an absolute path on the hub's machine"))),
+    };
+    let dir = match dir.trim_end_matches('/') {
+        "" => "/".to_string(),
+        trimmed => trimmed.to_string(),
+    };
     if text("passwords_db").is_none() {
         exec.passwords_db = format!("{dir}/passwords.dbm");
     }
