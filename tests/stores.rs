@@ -288,3 +288,28 @@ fn regression_29_via_ssh_keeps_secrets_off_the_command_line() {
     all_log_in(&hub, &sheet);
     assert_eq!(hub.password_login("ann", "Secret-pass-1"), 201);
 }
+
+#[test]
+fn regression_29_firstuse_via_exec_in_the_hub_pod() {
+    let hub = TestHub::builder().authenticator("firstuse").start();
+    hub.create_users(&["ann", "ben"], false);
+    let cluster = FakeCluster::start();
+    let pods = cluster.add_deployment("jupyterhub", "hub", 1);
+    let venv_bin = hub.python().parent().unwrap().to_str().unwrap().to_string();
+    let path = format!("{venv_bin}:{}", std::env::var("PATH").unwrap_or_default());
+    cluster.set_pod_env("jupyterhub", &pods[0], &[("PATH", &path), ("PYTHONDONTWRITEBYTECODE", "1")]);
+    // The hub's passwords.dbm, where z2jh keeps it in /srv/jupyterhub.
+    let passwords_db = hub.scratch().join("passwords.dbm");
+    let test = Test::new()
+        .hub(&hub)
+        .env("KUBECONFIG", cluster.kubeconfig_path())
+        .file("users.csv", "username\nann\nben\n")
+        .args(["-v", "set-passwords", "users.csv", "--generate", "-o", "sheet.csv", "--via", "exec"])
+        .args(["--store", "firstuse", "--cost", "4", "--passwords-db", passwords_db.to_str().unwrap()]);
+    let out = test.run().expect_status(0);
+    assert!(out.stderr.contains(&format!("exec: wrote the firstuse store: {}\n", passwords_db.display())), "{out}");
+    let sheet = sheet(&test, "sheet.csv");
+    assert_eq!(sheet.len(), 2);
+    assert!(sheet.values().all(|(_, force)| force == "false"), "{sheet:?}");
+    all_log_in(&hub, &sheet);
+}
