@@ -132,17 +132,17 @@ fn exec_refuses_without_a_store_it_can_reach() {
     let pod_dir = cluster.pod_dir(NS, &pods[0]);
     let roster = "username\nann\nben\n";
     let (out, test) = exec_run(&hub, &cluster, roster, &["--generate", "-o", "sheet.csv"]);
-    let out = out.expect_status(1);
+    // Issue 29: no store to choose from is bad input (exit 2), said once.
+    let out = out.expect_status(2);
     assert!(
-        out.stdout.contains(
-            "❌ Failed to set password for ann: found no password store in this pod: the hub package \
-             (core.database) is not importable and no first-use authenticator or \
-             /srv/jupyterhub/passwords.dbm is there; check the target pod, or name the store with --store \
-             (nothing was written)\n"
+        out.stderr.contains(
+            "error: found no password store in this pod: the hub package (core.database) is not importable and \
+             no first-use authenticator or /srv/jupyterhub/passwords.dbm is there; check the target pod, or name \
+             the store with --store (nothing was written)\n"
         ),
         "{out}"
     );
-    assert!(out.stdout.contains("  ✅ Success: 0\n  ❌ Failed: 2\n"), "{out}");
+    assert!(!out.stdout.contains("✅ Set password"), "{out}");
     assert_eq!(sheet_names(&test, "sheet.csv"), Vec::<String>::new(), "the sheet holds users without a password");
     let files: Vec<_> = std::fs::read_dir(&pod_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(files.is_empty(), "files nobody reads were made: {files:?}");

@@ -27,6 +27,7 @@ mod second_pass;
 mod secrets;
 mod sheets;
 mod spine;
+mod stores;
 mod tls;
 mod versions;
 mod workflows;

@@ -1,11 +1,13 @@
-//! What `--via exec` needs to know: where the hub pod is, which password
-//! store to write, how long to wait.
+//! What the password program needs to know: how it reaches the hub (an
+//! exec into the pod, this machine, ssh), which password store to write,
+//! how long to wait.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
 use super::hash::DEFAULT_COST;
+use super::transport::Transport;
 
 /// Where the hub keeps password hashes on older hubs.
 pub const PASSWORDS_DB: &str = "/srv/jupyterhub/passwords.dbm";
@@ -16,29 +18,56 @@ pub const FORCE_CHANGE_DB: &str = "/srv/jupyterhub/force_password_change.dbm";
 /// How long the exec may take unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Which password store the program in the pod writes.
+/// Which password store the program writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Store {
-    /// The one the hub in the pod reads: its database where the hub package
-    /// is importable, else the dbm files where a first-use authenticator
-    /// uses them; refuse when neither is there.
+    /// The one the hub reads, found from what is there: the hub package,
+    /// NativeAuthenticator's `users_info` table, a `passwords.dbm` file;
+    /// refuse when none or more than one is there.
     #[default]
     Auto,
-    /// The `auth_user_passwords` table of the hub's database.
+    /// The `auth_user_passwords` table of the guide's hub database (`aup`).
     Db,
-    /// The first-use authenticator's two dbm files.
+    /// The two dbm files of older guide hubs.
     Dbm,
+    /// FirstUseAuthenticator's `passwords.dbm` (TLJH's default).
+    FirstUse,
+    /// NativeAuthenticator's `users_info` table.
+    Native,
 }
 
 impl Store {
-    /// The name used on the command line and on the program's stdin.
+    /// The name used on the program's stdin (and in its answers).
     pub fn as_str(self) -> &'static str {
         match self {
             Store::Auto => "auto",
             Store::Db => "db",
             Store::Dbm => "dbm",
+            Store::FirstUse => "firstuse",
+            Store::Native => "native",
         }
     }
+
+    /// Whether the store keeps a forced-change flag (FirstUse and Native
+    /// have none: their users keep the password they are given).
+    pub fn has_force_change(self) -> bool {
+        !matches!(self, Store::FirstUse | Store::Native)
+    }
+}
+
+/// Whether a store written as `kind` (the program's answer) keeps a
+/// forced-change flag.
+pub fn kind_has_force_change(kind: &str) -> bool {
+    !matches!(kind, "firstuse" | "native")
+}
+
+/// FirstUseAuthenticator's `min_password_length`: a shorter password is
+/// refused before anything is written.
+pub const FIRSTUSE_MIN_LENGTH: usize = 7;
+
+/// Whether FirstUseAuthenticator would refuse `password` as too short.
+pub fn too_short_for_firstuse(password: &str) -> bool {
+    password.chars().count() < FIRSTUSE_MIN_LENGTH
 }
 
 impl FromStr for Store {
@@ -47,9 +76,13 @@ impl FromStr for Store {
     fn from_str(text: &str) -> Result<Store, String> {
         match text.trim() {
             "auto" => Ok(Store::Auto),
-            "db" => Ok(Store::Db),
+            "aup" | "db" => Ok(Store::Db),
             "dbm" => Ok(Store::Dbm),
-            other => Err(format!("unknown store `{other}`; use auto, db or dbm")),
+            "firstuse" => Ok(Store::FirstUse),
+            "native" => Ok(Store::Native),
+            other => {
+                Err(format!("unknown store `{other}`; use auto, aup, firstuse or native (or dbm on older guide hubs)"))
+            }
         }
     }
 }
@@ -76,6 +109,11 @@ pub struct ExecOptions {
     pub db_url: Option<String>,
     /// How long the whole exec may take.
     pub timeout: Duration,
+    /// How the program reaches the hub.
+    pub transport: Transport,
+    /// The hub's working directory, entered before anything is opened
+    /// (local and ssh); `None` in a pod.
+    pub hub_dir: Option<String>,
 }
 
 impl ExecOptions {
@@ -91,6 +129,8 @@ impl ExecOptions {
             store: Store::Auto,
             db_url: None,
             timeout: DEFAULT_TIMEOUT,
+            transport: Transport::Exec,
+            hub_dir: None,
         }
     }
 }
@@ -108,6 +148,8 @@ impl fmt::Debug for ExecOptions {
             .field("store", &self.store)
             .field("db_url", &self.db_url.as_ref().map(|_| "(hidden)"))
             .field("timeout", &self.timeout)
+            .field("transport", &self.transport)
+            .field("hub_dir", &self.hub_dir)
             .finish()
     }
 }
@@ -118,11 +160,38 @@ mod tests {
 
     #[test]
     fn stores_parse() {
-        for (text, store) in [("auto", Store::Auto), ("db", Store::Db), (" dbm ", Store::Dbm)] {
+        let cases = [
+            ("auto", Store::Auto),
+            ("db", Store::Db),
+            (" dbm ", Store::Dbm),
+            ("firstuse", Store::FirstUse),
+            ("native", Store::Native),
+        ];
+        for (text, store) in cases {
             assert_eq!(text.parse::<Store>(), Ok(store));
             assert_eq!(store.as_str(), text.trim());
         }
-        assert_eq!("sql".parse::<Store>(), Err("unknown store `sql`; use auto, db or dbm".to_string()));
+        assert_eq!("aup".parse::<Store>(), Ok(Store::Db));
+        assert_eq!(
+            "sql".parse::<Store>(),
+            Err("unknown store `sql`; use auto, aup, firstuse or native (or dbm on older guide hubs)".to_string())
+        );
+    }
+
+    #[test]
+    fn force_change_and_minimum_length_per_store() {
+        let with: Vec<_> = [Store::Auto, Store::Db, Store::Dbm, Store::FirstUse, Store::Native]
+            .into_iter()
+            .filter(|s| s.has_force_change())
+            .collect();
+        assert_eq!(with, [Store::Auto, Store::Db, Store::Dbm]);
+        assert!(kind_has_force_change("db") && kind_has_force_change("dbm"));
+        assert!(!kind_has_force_change("firstuse") && !kind_has_force_change("native"));
+        for (password, short) in
+            [("", true), ("123456", true), ("1234567", false), ("äöüäöü", true), ("äöüäöüß", false)]
+        {
+            assert_eq!(too_short_for_firstuse(password), short, "{password}");
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Setting passwords through the cluster (`--via exec`): the way the user
-//! guide's "requires kubectl access" refers to, done safely and at once.
+//! Setting passwords by writing the store the hub reads: through the
+//! cluster (`--via exec`, the way the user guide's "requires kubectl
+//! access" refers to), on the hub's machine (`--via local`) or over ssh
+//! (`--via ssh`), done safely and at once (see [`Transport`]).
 //!
 //! jhctl hashes every password itself (bcrypt, all cores), then runs one
 //! constant Python program in a pod of `deployment/hub` for the whole
@@ -8,7 +10,8 @@
 //! or the command line. The program writes where the hub in that pod reads:
 //! the `auth_user_passwords` table of the hub's database through the hub's
 //! own package on current hubs, the first-use authenticator's two `dbm`
-//! files on older ones (see [`Store`]). It answers one JSON line per user
+//! files on older ones, FirstUseAuthenticator's dbm file or
+//! NativeAuthenticator's `users_info` rows (see [`Store`]). It answers one JSON line per user
 //! once the write is committed and read back; a user without that answer
 //! is `unknown` when the program ran (the link may have broken after the
 //! commit), `failed` only when nothing can have been written.
@@ -16,18 +19,28 @@
 mod answers;
 mod exec_options;
 mod hash;
+mod process_run;
+mod transport;
 
 use std::collections::{BTreeMap, HashSet};
 
 use serde_json::json;
 
 pub use answers::{Answers, StoreUsed};
-pub use exec_options::{ExecOptions, Store, DEFAULT_TIMEOUT, FORCE_CHANGE_DB, PASSWORDS_DB};
+pub use exec_options::{
+    kind_has_force_change, too_short_for_firstuse, ExecOptions, Store, DEFAULT_TIMEOUT, FIRSTUSE_MIN_LENGTH,
+    FORCE_CHANGE_DB, PASSWORDS_DB,
+};
 pub use hash::{hash_all, DEFAULT_COST};
+pub use process_run::run_process;
+pub use transport::{local_hub, shell_quote, ssh_hub, Transport, TLJH_DIR, TLJH_PYTHON};
 
-use crate::cluster::{Cluster, ClusterError, ExecLimits, ExecRun};
+use crate::cluster::{Cluster, ClusterError, ExecEnd, ExecLimits, ExecRun};
 use crate::hub::{ItemResult, ItemStatus, PasswordRow};
 use crate::username;
+
+/// The program's exit status when no store could be chosen from what is there.
+const REFUSED_EXIT: i32 = 2;
 
 /// The program run in the hub pod; a constant.
 pub const PROGRAM: &str = include_str!("program.py");
@@ -39,6 +52,9 @@ pub struct ExecReport {
     pub results: Vec<ItemResult>,
     /// The store written, when the program got that far.
     pub store: Option<StoreUsed>,
+    /// Why no store could be chosen from what is there (`--store auto`
+    /// found none, or more than one): bad input, nothing was written.
+    pub refused: Option<String>,
 }
 
 /// The outcome of moving a user's records to a new name.
@@ -52,17 +68,20 @@ pub struct MoveReport {
     pub store: Option<StoreUsed>,
 }
 
-/// Sets each row's password with one exec into the hub pod. One result per
+/// Sets each row's password with one run of the program (an exec into the
+/// hub pod, or a process here or over ssh: `options.transport`; `cluster`
+/// is needed for exec only). One result per
 /// row, in input order, built from that row's own name: `updated` (the pod
 /// confirmed the write), `failed` or `planned` (dry run: nothing is hashed
-/// or sent). Fails as a whole only when the exec cannot start; once the
-/// program runs, the rows the pod did not confirm are `unknown` after a
-/// broken or timed-out run (they may be written), `failed` after a refused
-/// one (nothing was written).
+/// or sent). `force_change` `None` is the store's default (forced where the
+/// store has the flag). Fails as a whole only when the exec cannot start;
+/// once the program runs, the rows the pod did not confirm are `unknown`
+/// after a broken or timed-out run (they may be written), `failed` after a
+/// refused one (nothing was written).
 pub async fn set_passwords(
-    cluster: &Cluster,
+    cluster: Option<&Cluster>,
     rows: &[PasswordRow],
-    force_change: bool,
+    force_change: Option<bool>,
     options: &ExecOptions,
     dry_run: bool,
 ) -> Result<Vec<ItemResult>, ClusterError> {
@@ -71,9 +90,9 @@ pub async fn set_passwords(
 
 /// [`set_passwords`], also saying which store was written.
 pub async fn set_passwords_report(
-    cluster: &Cluster,
+    cluster: Option<&Cluster>,
     rows: &[PasswordRow],
-    force_change: bool,
+    force_change: Option<bool>,
     options: &ExecOptions,
     dry_run: bool,
 ) -> Result<ExecReport, ClusterError> {
@@ -93,16 +112,19 @@ pub async fn set_passwords_report(
         }
     }
     let mut store = None;
+    let mut refused = None;
     if !todo.is_empty() {
         let passwords: Vec<&str> = todo.iter().map(|(_, _, p)| *p).collect();
         let cost = options.cost;
         let hashes = tokio::task::block_in_place(|| hash_all(&passwords, cost));
         let mut stdin = request_line("set", options);
         let mut sent = Vec::new();
-        for ((i, name, _), hash) in todo.iter().zip(hashes) {
+        for ((i, name, password), hash) in todo.iter().zip(hashes) {
             match hash {
                 Ok(hash) => {
-                    push_line(&mut stdin, &json!({ "username": name, "hash": hash, "force_change": force_change }));
+                    let short = too_short_for_firstuse(password);
+                    let line = json!({ "username": name, "hash": hash, "force_change": force_change, "short": short });
+                    push_line(&mut stdin, &line);
                     sent.push((*i, name.clone()));
                 }
                 Err(e) => results[*i] = Some(ItemResult::failed(name, e)),
@@ -113,12 +135,13 @@ pub async fn set_passwords_report(
         for (i, name) in sent {
             results[i] = Some(answers.result_for(&name, &run.end, &run.stderr));
         }
-        store = answers.store;
+        store = answers.store.clone();
+        refused = answers.fatal.filter(|_| run.end == ExecEnd::Exited(REFUSED_EXIT));
     }
     // Each result answers its own row, keyed by the row's id.
     let results =
         results.into_iter().zip(rows).map(|(r, row)| r.expect("every row gets a result").of(row.id)).collect();
-    Ok(ExecReport { results, store })
+    Ok(ExecReport { results, store, refused })
 }
 
 /// Moves the password and quota records of user `old` to `new` in the
@@ -126,7 +149,7 @@ pub async fn set_passwords_report(
 /// rename in the hub, the user keeps their password and balance. The
 /// result is named `new`. Fails as a whole only when the exec cannot start.
 pub async fn move_user(
-    cluster: &Cluster,
+    cluster: Option<&Cluster>,
     old: &str,
     new: &str,
     options: &ExecOptions,
@@ -189,7 +212,7 @@ pub async fn remove_records(
         for (_, name) in &todo {
             push_line(&mut stdin, &json!({ "username": name }));
         }
-        let run = run_program(cluster, options, &stdin).await?;
+        let run = run_program(Some(cluster), options, &stdin).await?;
         let answers = Answers::read(&run.stdout);
         for (i, name) in todo {
             let result = answers.result_for(&name, &run.end, &run.stderr);
@@ -202,7 +225,7 @@ pub async fn remove_records(
         store = answers.store;
     }
     let results = results.into_iter().enumerate().map(|(i, r)| r.expect("every name gets a result").of(i)).collect();
-    Ok(ExecReport { results, store })
+    Ok(ExecReport { results, store, refused: None })
 }
 
 /// The result of a user deleted in the hub (`deleted` or `not_found`),
@@ -260,6 +283,8 @@ fn request_line(mode: &str, options: &ExecOptions) -> Vec<u8> {
         &mut stdin,
         &json!({
             "mode": mode,
+            "transport": options.transport.as_str(),
+            "hub_dir": options.hub_dir,
             "store": options.store.as_str(),
             "db_url": options.db_url,
             "passwords_db": options.passwords_db,
@@ -274,11 +299,23 @@ fn push_line(buffer: &mut Vec<u8>, value: &serde_json::Value) {
     buffer.push(b'\n');
 }
 
-/// Runs [`PROGRAM`] in the hub pod with `stdin`, within the timeout.
-async fn run_program(cluster: &Cluster, options: &ExecOptions, stdin: &[u8]) -> Result<ExecRun, ClusterError> {
-    let command = vec![options.python.clone(), "-c".to_string(), PROGRAM.to_string()];
-    let limits = ExecLimits { timeout: options.timeout, ..ExecLimits::default() };
-    cluster.exec_bounded(&options.namespace, &options.target, &command, stdin, &limits).await
+/// Runs [`PROGRAM`] where `options.transport` says, with `stdin`, within the timeout.
+async fn run_program(cluster: Option<&Cluster>, options: &ExecOptions, stdin: &[u8]) -> Result<ExecRun, ClusterError> {
+    let command = options.transport.command(&options.python, PROGRAM);
+    match (&options.transport, cluster) {
+        (Transport::Exec, Some(cluster)) => {
+            let limits = ExecLimits { timeout: options.timeout, ..ExecLimits::default() };
+            cluster.exec_bounded(&options.namespace, &options.target, &command, stdin, &limits).await
+        }
+        (Transport::Exec, None) => Ok(ExecRun {
+            pod: String::new(),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            end: ExecEnd::NotRun("no cluster for --via exec; this is a bug, please report it".into()),
+        }),
+        (Transport::Local, _) => Ok(run_process(&command, stdin, options.timeout, "local").await),
+        (Transport::Ssh { host, .. }, _) => Ok(run_process(&command, stdin, options.timeout, host).await),
+    }
 }
 
 #[cfg(test)]

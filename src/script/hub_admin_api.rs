@@ -14,7 +14,7 @@ use super::items::{by_name, items, merge, Item, Row};
 use super::runtime::block_on;
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::hub::{ItemResult, ItemStatus, PasswordRow, QuotaAction, QuotaRow};
-use crate::pod_passwords::{self, ExecOptions};
+use crate::pod_passwords::{self, ExecOptions, Transport};
 use crate::roster::{Cell, Existing, SheetSink};
 
 /// The password row of each item; a row without a password fails without a request.
@@ -49,6 +49,8 @@ fn exec_options(hub: &Hub, options: &Map) -> Result<ExecOptions, Box<EvalAltResu
         exec.store = store.parse().map_err(bad_input)?;
     }
     exec.db_url = text("db_url").filter(|url| !url.trim().is_empty());
+    let via = text("via").unwrap_or_else(|| "exec".into());
+    set_transport(&mut exec, &via, &text)?;
     if let Some(timeout) = options.get("timeout").filter(|v| !v.is_unit()) {
         match timeout.as_int() {
             Ok(seconds) if seconds > 0 => exec.timeout = std::time::Duration::from_secs(seconds as u64),
@@ -56,6 +58,68 @@ fn exec_options(hub: &Hub, options: &Map) -> Result<ExecOptions, Box<EvalAltResu
         }
     }
     Ok(exec)
+}
+
+/// Sets how the program reaches the hub (`via`: `exec`, `local` with
+/// `hub_python` and `hub_dir`, `ssh` with `ssh` and `sudo`), and the paths
+/// that follow from the hub's folder there.
+fn set_transport(
+    exec: &mut ExecOptions,
+    via: &str,
+    text: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Box<EvalAltResult>> {
+    let (python, dir) = match via {
+        "exec" => return Ok(()),
+        "local" => {
+            exec.transport = Transport::Local;
+            pod_passwords::local_hub(text("hub_python").as_deref(), text("hub_dir").as_deref(), Path::exists)
+                .map_err(bad_input)?
+        }
+        "ssh" => {
+            let Some(host) = text("ssh").filter(|h| !h.trim().is_empty()) else {
+                return Err(bad_input("--via ssh needs --ssh HOST: the hub's machine, as you give it to `ssh`"));
+            };
+            let sudo = text("sudo").is_some_and(|v| v == "true");
+            exec.transport = Transport::Ssh { host, sudo };
+            pod_passwords::ssh_hub(text("hub_python").as_deref(), text("hub_dir").as_deref())
+        }
+        other => return Err(bad_input(format!("unknown `via: {other}`; use \"api\", \"exec\", \"local\" or \"ssh\""))),
+    };
+    // The program enters the folder first: the paths made from it must not be relative.
+    let dir = match (&exec.transport, Path::new(&dir).is_absolute()) {
+        (_, true) => dir,
+        (Transport::Local, false) => std::fs::canonicalize(&dir)
+            .map_err(|e| bad_input(format!("--hub-dir `{dir}`: {e}; give the hub's working directory")))?
+            .to_string_lossy()
+            .into_owned(),
+        _ => return Err(bad_input(format!("--hub-dir `{dir}`: give an absolute path on the hub's machine"))),
+    };
+    let dir = match dir.trim_end_matches('/') {
+        "" => "/".to_string(),
+        trimmed => trimmed.to_string(),
+    };
+    if text("passwords_db").is_none() {
+        exec.passwords_db = format!("{dir}/passwords.dbm");
+    }
+    if text("force_change_db").is_none() {
+        exec.force_change_db = format!("{dir}/force_password_change.dbm");
+    }
+    exec.db_url.get_or_insert_with(|| format!("sqlite:///{dir}/jupyterhub.sqlite"));
+    exec.python = python;
+    exec.hub_dir = Some(dir);
+    Ok(())
+}
+
+/// Refuses a forced change asked for on a store that has none.
+fn check_force_change(exec: &ExecOptions, force_change: Option<bool>) -> Result<(), Box<EvalAltResult>> {
+    if force_change == Some(true) && !exec.store.has_force_change() {
+        return Err(bad_input(format!(
+            "the {} store has no forced password change (its authenticator has none); \
+             drop --force-change (users keep the password they are given)",
+            exec.store.as_str()
+        )));
+    }
+    Ok(())
 }
 
 /// Says in `-v` which store the exec wrote, and puts it into each result
@@ -165,6 +229,25 @@ where
         .collect())
 }
 
+/// Runs the password program for `rows` where `options` says (connecting
+/// to the cluster only for exec).
+async fn set_through(
+    hub: &Hub,
+    rows: &[PasswordRow],
+    force_change: Option<bool>,
+    options: &ExecOptions,
+    dry_run: bool,
+) -> Result<pod_passwords::ExecReport, crate::cluster::ClusterError> {
+    let cluster = match options.transport {
+        Transport::Exec => {
+            let config = ClusterConfig { context: hub.context().settings().context.clone() };
+            Some(Cluster::connect(&config).await?)
+        }
+        _ => None,
+    };
+    pod_passwords::set_passwords_report(cluster.as_ref(), rows, force_change, options, dry_run).await
+}
+
 /// Applies `action` to each item; `what` names it in the hub's transaction log.
 fn quota_change(hub: &Hub, list: Array, action: QuotaAction, what: &str) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
@@ -190,13 +273,15 @@ pub mod hub_admin_module {
         set_passwords_with(hub, rows, Map::new())
     }
 
-    /// Sets passwords with options: `force_change` (default true); `via`:
-    /// `"api"` (default) or `"exec"` — one exec into a pod of
-    /// `deployment/hub` for the whole batch, writing the store that hub
-    /// reads with hashes jhctl computes (bcrypt, all cores): the
-    /// `auth_user_passwords` table of its database where the hub package is
-    /// importable, else the first-use authenticator's dbm files; then also
-    /// `store` (`auto`, `db`, `dbm`), `db_url` (sent on stdin only),
+    /// Sets passwords with options: `force_change` (`()` or absent: the
+    /// store's default, forced on the API and `aup`, none on `firstuse`
+    /// and `native`); `via`:
+    /// `"api"` (default) or one run of a constant program that writes the
+    /// store the hub reads with hashes jhctl computes (bcrypt, all cores):
+    /// `"exec"` (one exec into a pod of `deployment/hub`), `"local"` (the
+    /// hub's interpreter here: `hub_python`, `hub_dir`, TLJH's by default)
+    /// or `"ssh"` (there over `ssh`: `ssh` host, `sudo`); then also
+    /// `store` (`auto`, `aup`/`db`, `dbm`, `firstuse`, `native`), `db_url` (sent on stdin only),
     /// `timeout` (seconds, default 300), `namespace`, `target`,
     /// `passwords_db`, `force_change_db`, `cost` (bcrypt, default 12). Exec
     /// results also carry `store` and `store_at`; a user the pod did not
@@ -213,17 +298,24 @@ pub mod hub_admin_module {
     /// it an existing `output` is an error, as is a `.partial.csv` left by a
     /// run that stopped early.
     ///
-    /// Throws when: `via` is neither `api` nor `exec`; `store` or `timeout`
-    /// is not valid; `output` exists (without `overwrite`) or cannot be
-    /// created (exit 2, before anything is sent); with `exec`, when the cluster cannot be reached or the exec
-    /// cannot start (no pod, no `create` on `pods/exec`).
+    /// Throws when: `via` is not one of those; `store` or `timeout`
+    /// is not valid; a forced change is asked of a store without one;
+    /// `local` finds no hub interpreter or folder; `ssh` has no host;
+    /// `output` exists (without `overwrite`) or cannot be created (exit 2,
+    /// before anything is sent); with `exec`, when the cluster cannot be
+    /// reached or the exec cannot start (no pod, no `create` on
+    /// `pods/exec`); with `auto`, when the program finds no store, or more
+    /// than one (nothing is written).
     ///
     /// ```rhai
     /// hub.set_passwords(rows, #{ force_change: false, via: "exec" });
+    /// hub.set_passwords(rows, #{ via: "local", store: "firstuse", hub_dir: "/opt/tljh/state" });
     /// ```
     #[rhai_fn(name = "set_passwords", pure, return_raw)]
     pub fn set_passwords_with(hub: &mut Hub, rows: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
-        let force_change = options.get("force_change").and_then(|v| v.as_bool().ok()).unwrap_or(true);
+        // `()` is the store's default: forced where the store has the flag.
+        let asked = options.get("force_change").and_then(|v| v.as_bool().ok());
+        let force_change = asked.unwrap_or(true);
         let via = options.get("via").filter(|v| !v.is_unit()).map(|v| v.to_string()).unwrap_or_else(|| "api".into());
         let entries = items(&rows);
         let dry_run = hub.context().dry_run();
@@ -247,7 +339,7 @@ pub mod hub_admin_module {
             None => None,
         };
         let sheet_error: RefCell<Option<String>> = RefCell::new(None);
-        let record = |row: &PasswordRow, result: &ItemResult| {
+        let record = |row: &PasswordRow, result: &ItemResult, force_change: bool| {
             if let (Some(sheet), ItemStatus::Updated) = (&sheet, result.status) {
                 let row =
                     vec![Cell::Text(result.name.clone()), Cell::Text(row.password.clone()), Cell::Bool(force_change)];
@@ -256,32 +348,35 @@ pub mod hub_admin_module {
                 }
             }
         };
-        if via != "api" && via != "exec" {
-            return Err(bad_input(format!("unknown `via: {via}`; use \"api\" or \"exec\"")));
-        }
         let exec = match via.as_str() {
-            "exec" => Some(exec_options(hub, &options)?),
-            _ => None,
+            "api" => None,
+            _ => Some(exec_options(hub, &options)?),
         };
+        if let Some(exec) = &exec {
+            check_force_change(exec, asked)?;
+        }
         let mut store = None;
         // An error ends the batch, but the sheet is finished first: it holds
         // every user whose password the hub took.
         let results = merge(entries, |batch| {
             let (send_rows, mut results) = password_rows(batch);
             let sent = match &exec {
-                None => block_on(hub.client()?.set_passwords_each(&send_rows, force_change, record))?,
+                None => block_on(
+                    hub.client()?.set_passwords_each(&send_rows, force_change, |row, r| record(row, r, force_change)),
+                )?,
                 Some(options) => {
                     let (send_rows, refused) = only_hub_users(hub, send_rows)?;
                     results.extend(refused);
-                    let config = ClusterConfig { context: hub.context().settings().context.clone() };
-                    let report = block_on(async {
-                        let cluster = Cluster::connect(&config).await?;
-                        pod_passwords::set_passwords_report(&cluster, &send_rows, force_change, options, dry_run).await
-                    })?
-                    .map_err(thrown)?;
+                    let report = block_on(set_through(hub, &send_rows, asked, options, dry_run))?.map_err(thrown)?;
+                    if let Some(why) = &report.refused {
+                        return Err(bad_input(format!("{why} (nothing was written)")));
+                    }
+                    // The sheet says what the store holds: no forced change where it has no flag.
+                    let kind = report.store.as_ref().map_or(options.store.as_str(), |s| s.kind.as_str());
+                    let forced = force_change && pod_passwords::kind_has_force_change(kind);
                     for result in &report.results {
                         if let Some(row) = send_rows.iter().find(|r| r.id == result.id) {
-                            record(row, result);
+                            record(row, result, forced);
                         }
                     }
                     store = report.store;
@@ -502,8 +597,11 @@ pub mod hub_admin_module {
         let dry_run = hub.context().dry_run();
         let config = ClusterConfig { context: hub.context().settings().context.clone() };
         let report = block_on(async {
-            let cluster = Cluster::connect(&config).await?;
-            pod_passwords::move_user(&cluster, old, new, &exec, dry_run).await
+            let cluster = match exec.transport {
+                Transport::Exec => Some(Cluster::connect(&config).await?),
+                _ => None,
+            };
+            pod_passwords::move_user(cluster.as_ref(), old, new, &exec, dry_run).await
         })?
         .map_err(thrown)?;
         let mut map: Map = to_dynamic(&report.result)?.cast();

@@ -8,6 +8,8 @@ with these environment variables:
   file and the admin API's store (admin-api.sqlite)
 - JHCTL_TEST_HUB_TOKEN: API token (>= 8 characters) of the `jhctl-test`
   service, which has the admin role
+- JHCTL_TEST_HUB_AUTH (optional): `firstuse` or `native`, a stock
+  password authenticator instead of the guide's password table
 - JHCTL_TEST_HUB_PAGE_MAX (optional): the most users or groups the hub serves
   a page (api_page_max_limit and api_page_default_limit); unset: 200 and 50
 - JHCTL_TEST_HUB_NO_ADMIN_API (optional): when set, the hub has no admin
@@ -105,6 +107,19 @@ if hub_version >= (5,):
     # From 5.0 on, a hub lets in only allowed users unless told otherwise;
     # 4.x lets anyone in who authenticates (and has no `allow_all`).
     c.Authenticator.allow_all = True
+
+# JHCTL_TEST_HUB_AUTH picks a stock password authenticator instead:
+# `firstuse` (FirstUseAuthenticator: passwords.dbm in the hub's working
+# directory, the scratch folder; users must exist first, as on TLJH) or
+# `native` (NativeAuthenticator: users_info in the hub's database).
+auth = os.environ.get("JHCTL_TEST_HUB_AUTH", "")
+if auth == "firstuse":
+    c.JupyterHub.authenticator_class = "firstuseauthenticator.FirstUseAuthenticator"
+    c.FirstUseAuthenticator.create_users = False
+elif auth == "native":
+    c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+elif auth:
+    sys.exit(f"jupyterhub_config.py: JHCTL_TEST_HUB_AUTH={auth!r}: use firstuse or native")
 
 c.JupyterHub.services = [{"name": "jhctl-test", "api_token": token}]
 c.JupyterHub.load_roles = [{"name": "admin", "services": ["jhctl-test"]}]

@@ -35,11 +35,17 @@ use tempfile::TempDir;
 /// each with what its virtualenv holds; changing a list makes the next run
 /// reinstall that virtualenv. The test hub's admin API needs `bcrypt` and
 /// `pydantic` (which JupyterHub ships from 5.0 on).
+/// Each also holds the two stock password authenticators
+/// ([`TestHubBuilder::authenticator`]).
 pub const VERSIONS: [(&str, &[&str]); 3] = [
-    ("6.1.1", &["jupyterhub==6.1.1", "bcrypt==5.0.0"]),
-    ("5.2.1", &["jupyterhub==5.2.1", "bcrypt==5.0.0"]),
-    ("4.1.6", &["jupyterhub==4.1.6", "bcrypt==5.0.0", "pydantic>=2,<3"]),
+    ("6.1.1", &["jupyterhub==6.1.1", "bcrypt==5.0.0", FIRSTUSE, NATIVE]),
+    ("5.2.1", &["jupyterhub==5.2.1", "bcrypt==5.0.0", FIRSTUSE, NATIVE]),
+    ("4.1.6", &["jupyterhub==4.1.6", "bcrypt==5.0.0", "pydantic>=2,<3", FIRSTUSE, NATIVE]),
 ];
+/// FirstUseAuthenticator, TLJH's default.
+const FIRSTUSE: &str = "jupyterhub-firstuseauthenticator==1.1.1";
+/// NativeAuthenticator.
+const NATIVE: &str = "jupyterhub-nativeauthenticator==1.3.0";
 /// The environment variable that picks the hub version.
 pub const VERSION_VAR: &str = "JHCTL_TEST_HUB";
 /// Written into the virtualenv once the install has finished.
@@ -104,6 +110,9 @@ impl TestHub {
         }
         if options.no_admin_api {
             command.env("JHCTL_TEST_HUB_NO_ADMIN_API", "1");
+        }
+        if let Some(name) = options.authenticator {
+            command.env("JHCTL_TEST_HUB_AUTH", name);
         }
         let child = command
             .args(["-m", "jupyterhub", "-f"])
@@ -206,6 +215,16 @@ impl TestHub {
                 Some((ok == "True", force == "True"))
             }
         }
+    }
+
+    /// Logs in without a browser: `POST /hub/api/users/NAME/tokens` with
+    /// `{"auth": {"username", "password"}}` and no token runs the hub's
+    /// authenticator. Returns the status: 201 in, 403 refused.
+    pub fn password_login(&self, name: &str, password: &str) -> u16 {
+        let body = json!({ "auth": { "username": name, "password": password } });
+        let url = format!("{}/hub/api/users/{}/tokens", self.url, segment(name));
+        let response = self.client.post(&url).json(&body).send();
+        response.unwrap_or_else(|e| panic!("POST {url} failed: {e}\n{}", self.log_tail())).status().as_u16()
     }
 
     /// Sends `method path` (path from the hub's root, e.g. `/hub/api/users`)
@@ -346,6 +365,7 @@ pub struct TestHubBuilder {
     page_max: Option<usize>,
     min_password: Option<usize>,
     no_admin_api: bool,
+    authenticator: Option<&'static str>,
 }
 
 impl TestHubBuilder {
@@ -368,6 +388,16 @@ impl TestHubBuilder {
     /// hub's HTML pages).
     pub fn without_admin_api(mut self) -> Self {
         self.no_admin_api = true;
+        self
+    }
+
+    /// The hub logs users in with a stock authenticator instead of the
+    /// guide's password table: `firstuse` (FirstUseAuthenticator, its
+    /// `passwords.dbm` in the scratch folder, `create_users` off as on
+    /// TLJH) or `native` (NativeAuthenticator, `users_info` in the hub's
+    /// database).
+    pub fn authenticator(mut self, name: &'static str) -> Self {
+        self.authenticator = Some(name);
         self
     }
 
