@@ -71,7 +71,7 @@ fn a_failed_json_run_prints_the_error_as_json() {
     let out = test.run().expect_status(2);
     let doc = json_of(&out);
     assert_eq!(doc["error"]["kind"], "bad_input", "{out}");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("--since 'soon' is not a duration"), "{out}");
+    assert!(doc["error"]["message"].as_str().unwrap().contains("--since `soon` is not a duration"), "{out}");
 
     // Success prints its own document, and only that.
     let out = test.with_args(["--json", "manage-users", "list"]).run().expect_status(0);

@@ -128,7 +128,7 @@ fn regression_26_prune_inactive_keeps_what_changed_while_the_question_waited() {
     assert!(out.contains("⏭️  Kept p1: now admin (admins are never pruned)\n"), "{out}");
     assert!(out.contains("⏭️  Kept p2: server started since the plan (now "), "{out}");
     assert!(out.contains("⏭️  Kept p3: active again since the plan (last activity "), "{out}");
-    assert!(out.contains("✅ Deleted user: p4\n"), "{out}");
+    assert!(out.contains("✅ Deleted user: p4 (password cleared)\n"), "{out}");
     assert!(
         out.contains("  ✅ Deleted: 1\n  ⏭️  Kept (changed since the plan): 3\n  ⚠️  Not found: 0\n  ❌ Failed: 0\n"),
         "{out}"
@@ -177,7 +177,7 @@ fn regression_26_sync_prune_keeps_a_user_made_admin_while_the_question_waited() 
     assert_eq!(status, 0, "{out}");
     assert!(out.contains("  - delete x1\n  - delete x2\n"), "{out}");
     assert!(out.contains("⏭️  Kept x1: now admin, so no longer in the plan"), "{out}");
-    assert!(out.contains("✅ Deleted user: x2\n"), "{out}");
+    assert!(out.contains("✅ Deleted user: x2 (password cleared)\n"), "{out}");
     assert!(out.contains("  ✅ Deleted: 1\n  ⏭️  Kept (changed since the plan): 1\n  ❌ Failed: 0\n"), "{out}");
     assert_eq!(hub.usernames(), ["ann", "x1"]);
     assert_eq!(hub.user("x1").unwrap()["admin"], true);
