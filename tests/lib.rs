@@ -14,6 +14,7 @@ mod end_of_term;
 mod error_kinds;
 mod exec_store;
 mod exit_codes;
+mod guards;
 mod hostile;
 mod integrity;
 mod names;
