@@ -46,7 +46,7 @@ pub fn run() -> i32 {
         quiet: g.quiet,
     });
     let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
-    match cli.command {
+    let status = match cli.command {
         Command::Scripts => {
             let mut out = std::io::stdout().lock();
             for s in bundled::SCRIPTS {
@@ -108,7 +108,10 @@ pub fn run() -> i32 {
                 }
             }
         }
-    }
+    };
+    // A lease taken on a hub ends with the run, however it ended.
+    runtime::release_leases();
+    status
 }
 
 /// The token given to jhctl itself: `--token-file` (which wins over

@@ -171,3 +171,66 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output, Box<EvalAltResult>> {
     });
     finished.ok_or_else(|| Box::new(EvalAltResult::ErrorTerminated("interrupted".into(), Position::NONE)))
 }
+
+/// A lease this process holds on a hub, renewed in the background.
+struct HeldLease {
+    client: crate::hub::HubClient,
+    info: crate::hub::LeaseInfo,
+    renew: tokio::task::JoinHandle<()>,
+}
+
+/// The leases held, released by [`release_leases`] when the run ends.
+static LEASES: std::sync::Mutex<Vec<HeldLease>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether this process holds a lease on the hub at `url`.
+pub fn holds_lease(url: &str) -> bool {
+    LEASES.lock().map(|l| l.iter().any(|h| h.client.url() == url)).unwrap_or(false)
+}
+
+/// Keeps the lease `info` taken through `client`: renewed every third of
+/// its time while the run lasts, released by [`release_leases`]. Outside
+/// the REPL, Ctrl-C then releases it before the process exits with 130.
+pub fn hold_lease(client: crate::hub::HubClient, info: crate::hub::LeaseInfo) {
+    let renewing = (client.clone(), info.clone());
+    let renew = runtime().spawn(async move {
+        let (client, mut info) = renewing;
+        loop {
+            tokio::time::sleep(crate::hub::LEASE_TTL / 3).await;
+            info.expires = crate::hub::lease_expiry(chrono::Utc::now(), crate::hub::LEASE_TTL);
+            let _ = client.stamp_lease(&info).await;
+        }
+    });
+    let Ok(mut leases) = LEASES.lock() else { return };
+    let first = leases.is_empty();
+    leases.push(HeldLease { client, info, renew });
+    if first && INTERRUPT.get().is_none() {
+        runtime().spawn(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                release_all().await;
+                std::process::exit(130);
+            }
+        });
+    }
+}
+
+/// Releases every lease this process holds (at the end of a run, also
+/// after an error); a lease that cannot be deleted expires by itself.
+pub fn release_leases() {
+    if LEASES.lock().map(|l| l.is_empty()).unwrap_or(true) {
+        return;
+    }
+    enter(release_all());
+}
+
+async fn release_all() {
+    let held: Vec<HeldLease> = LEASES.lock().map(|mut l| l.drain(..).collect()).unwrap_or_default();
+    for lease in held {
+        lease.renew.abort();
+        if let Err(e) = lease.client.release_lease(&lease.info.run).await {
+            eprintln!(
+                "⚠️  The lease on the hub could not be released ({e}); it expires by itself at {}",
+                lease.info.expires
+            );
+        }
+    }
+}
