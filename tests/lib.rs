@@ -17,6 +17,7 @@ mod exit_codes;
 mod guards;
 mod hostile;
 mod integrity;
+mod interrupt;
 mod lease;
 mod names;
 mod pagination;

@@ -8,6 +8,7 @@ mod delete_guard;
 mod error;
 mod existing;
 mod groups;
+mod interrupt;
 mod item_result;
 mod lease;
 mod limiter;
@@ -35,6 +36,7 @@ pub use age::{parse_duration, parse_time};
 pub use client::{HubClient, HubConfig, DEFAULT_CONCURRENCY};
 pub use delete_guard::{check_delete_share, check_group_filter, check_prune_roster, delete_share, GUARD_FLOOR};
 pub use error::HubError;
+pub use interrupt::{in_flight, request_stop, stop_requested};
 pub use item_result::{ItemResult, ItemStatus};
 pub use lease::{
     expiry as lease_expiry, judge as judge_lease, Finding, LeaseInfo, Refusal, Taken, LEASE_GROUP, LEASE_TTL,

@@ -200,16 +200,45 @@ pub fn hold_lease(client: crate::hub::HubClient, info: crate::hub::LeaseInfo) {
             let _ = client.stamp_lease(&info).await;
         }
     });
-    let Ok(mut leases) = LEASES.lock() else { return };
-    let first = leases.is_empty();
-    leases.push(HeldLease { client, info, renew });
-    if first && INTERRUPT.get().is_none() {
-        runtime().spawn(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
+    if let Ok(mut leases) = LEASES.lock() {
+        leases.push(HeldLease { client, info, renew });
+    }
+}
+
+/// Handles Ctrl-C for a script run (the REPL has its own, see
+/// [`set_interrupt`]): while requests are in flight, the first Ctrl-C
+/// stops new changing requests ([`crate::hub::request_stop`]) so the
+/// batch ends with what was done and what was not started, and the
+/// script prints its lines and results; the run then exits with 130
+/// ([`interrupted_status`]). With nothing in flight (a question waiting,
+/// or a second Ctrl-C), the leases are released and the process exits
+/// with 130 at once.
+pub fn catch_interrupts() {
+    if INTERRUPT.get().is_some() {
+        return;
+    }
+    runtime().spawn(async {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            let flying = crate::hub::in_flight();
+            if flying == 0 || crate::hub::stop_requested() {
                 release_all().await;
                 std::process::exit(130);
             }
-        });
+            crate::hub::request_stop();
+            eprintln!(
+                "\n⏹️  Interrupted: no new changes are sent; waiting for the requests in flight, \
+                 then the results (Ctrl-C again to quit at once)"
+            );
+        }
+    });
+}
+
+/// 130 when Ctrl-C stopped the run (see [`catch_interrupts`]), else `status`.
+pub fn interrupted_status(status: i32) -> i32 {
+    if crate::hub::stop_requested() {
+        130
+    } else {
+        status
     }
 }
 
