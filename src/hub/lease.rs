@@ -150,8 +150,11 @@ impl HubClient {
                         message: reply.message(),
                     })
                 }
-                // The answer was lost: whether it is ours is read from the stamp below.
-                Err(HubError::Unknown { .. }) => false,
+                // The answer was lost: a group found without a stamp right
+                // after is taken as the one this run created.
+                Err(HubError::Unknown { .. }) => {
+                    matches!(self.lease().await?, Some(p) if judge(&p, Utc::now()) == Finding::Unstamped)
+                }
                 Err(e) => return Err(e),
             };
             if created {
