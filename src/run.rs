@@ -46,7 +46,7 @@ pub fn run() -> i32 {
         quiet: g.quiet,
     });
     let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
-    match cli.command {
+    let status = match cli.command {
         Command::Scripts => {
             let mut out = std::io::stdout().lock();
             for s in bundled::SCRIPTS {
@@ -79,12 +79,17 @@ pub fn run() -> i32 {
             0
         }
         Command::Eval { code } => {
+            runtime::catch_interrupts();
             let engine = build_engine(&cwd, &context);
             runner::eval(&engine, &Source { name: "<eval>", text: &code })
         }
         Command::Repl => crate::repl::run(&cwd, &context),
-        Command::Run { words } => run_file(&words[0], &words[1..], &context),
+        Command::Run { words } => {
+            runtime::catch_interrupts();
+            run_file(&words[0], &words[1..], &context)
+        }
         Command::Script(mut words) => {
+            runtime::catch_interrupts();
             let name = words.remove(0);
             match bundled::script(&name) {
                 Some(script) if !name.ends_with(".rhai") => {
@@ -108,7 +113,10 @@ pub fn run() -> i32 {
                 }
             }
         }
-    }
+    };
+    // A lease taken on a hub ends with the run, however it ended.
+    runtime::release_leases();
+    runtime::interrupted_status(status)
 }
 
 /// The token given to jhctl itself: `--token-file` (which wins over

@@ -224,7 +224,7 @@ fn set_admin_delete_and_passwords_through_a_flaky_link() {
     assert!(users.iter().all(|n| hub.stored_password(n, &format!("Pw-{n}-x")) == Some((true, true))));
 
     let proxy = flaky(&hub, 23, "/hub/api/users/");
-    let (out, _) = through(&proxy, &hub, &files, &["manage-users", "delete", "l.csv", "--yes"]);
+    let (out, _) = through(&proxy, &hub, &files, &["manage-users", "delete", "l.csv", "--yes", "--max-delete", "40"]);
     let out = out.expect_status(0);
     assert!(out.stdout.contains("  ✅ Deleted: 40\n  ⚠️  Not found: 0\n  ❌ Failed: 0\n"), "{out}");
     assert!(hub.usernames().is_empty());

@@ -176,7 +176,9 @@ fn guide_backup_and_restore_450_users() {
 
     // Remove everyone and the groups, then restore from the backup.
     let files: &[(&str, &[u8])] = &[("users_backup_20260113.xlsx", &xlsx)];
-    jhctl(&hub, files, &["manage-users", "delete", "users_backup_20260113.xlsx", "--yes"]).expect_status(0);
+    // Issue #28: all of the class goes, so the admin says how many may (--max-delete).
+    let args = ["manage-users", "delete", "users_backup_20260113.xlsx", "--yes", "--max-delete", "450"];
+    jhctl(&hub, files, &args).expect_status(0);
     assert!(hub.usernames().is_empty());
     hub.api("DELETE", "/hub/api/groups/lab-a", None);
     hub.api("DELETE", "/hub/api/groups/lab-b", None);

@@ -308,6 +308,7 @@ impl HubClient {
         accept: Option<&str>,
         repeat: Repeat,
     ) -> Result<Reply, HubError> {
+        let _flight = super::interrupt::Flight::start();
         let url = format!("{}{}", self.inner.base, path);
         let mut backoff = Backoff::new();
         let mut attempt = 0;
@@ -317,6 +318,10 @@ impl HubClient {
             attempt += 1;
             // A slot per attempt: waiting out a backoff holds none.
             let mut slot = self.inner.limit.acquire().await;
+            if attempt == 1 {
+                // Ctrl-C: nothing new is sent once a slot frees up (see interrupt.rs).
+                super::interrupt::held_back(&method, path)?;
+            }
             let mut request = self
                 .inner
                 .http

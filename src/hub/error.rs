@@ -6,6 +6,10 @@ use thiserror::Error;
 /// A hub call that could not be carried out at all.
 #[derive(Debug, Error)]
 pub enum HubError {
+    /// Ctrl-C asked the run to stop: this request, which would change the
+    /// hub, was not sent (see `interrupt.rs`).
+    #[error("not started: the run was interrupted (Ctrl-C)")]
+    NotStarted,
     /// The hub could not be reached (refused, DNS, timeout), after retries.
     #[error("cannot connect to the hub at {url}: {reason}; check that the hub is running and that --url or JUPYTERHUB_URL is right")]
     Connect {

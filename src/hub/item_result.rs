@@ -33,6 +33,8 @@ pub enum ItemStatus {
     /// Planned, but left alone: re-read just before acting, the item no
     /// longer qualified (`error` says what changed since the plan).
     Skipped,
+    /// Not sent: Ctrl-C stopped the run before this item's request.
+    NotStarted,
 }
 
 impl ItemStatus {
@@ -51,6 +53,7 @@ impl ItemStatus {
             ItemStatus::Planned => "planned",
             ItemStatus::Unknown => "unknown",
             ItemStatus::Skipped => "skipped",
+            ItemStatus::NotStarted => "not_started",
         }
     }
 }

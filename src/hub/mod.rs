@@ -4,10 +4,13 @@
 mod admin_api;
 mod age;
 mod client;
+mod delete_guard;
 mod error;
 mod existing;
 mod groups;
+mod interrupt;
 mod item_result;
+mod lease;
 mod limiter;
 mod listing;
 mod model;
@@ -31,8 +34,13 @@ pub use admin_api::{
 };
 pub use age::{parse_duration, parse_time};
 pub use client::{HubClient, HubConfig, DEFAULT_CONCURRENCY};
+pub use delete_guard::{check_delete_share, check_group_filter, check_prune_roster, delete_share, GUARD_FLOOR};
 pub use error::HubError;
+pub use interrupt::{in_flight, request_stop, stop_requested};
 pub use item_result::{ItemResult, ItemStatus};
+pub use lease::{
+    expiry as lease_expiry, judge as judge_lease, Finding, LeaseInfo, Refusal, Taken, LEASE_GROUP, LEASE_TTL,
+};
 pub use listing::PAGE_SIZE;
 pub use model::{ApiToken, Group, NewToken, NewUser, Server, ServerRow, User, UserQuery};
 pub use named_servers::{plan_server_prune, recheck_server, server_rows, ServerPlan};

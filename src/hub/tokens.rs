@@ -74,17 +74,37 @@ pub struct RevokePlan {
 
 /// Splits the picked `tokens` into those to revoke and those kept: never
 /// the token jhctl runs with, nor any token of its user when the hub does
-/// not say which one that is ([`TokenOwner::spares_token`]); tokens of the
-/// other users in `admins` only when they were named by id (`by_id`),
-/// never by a filter or by user.
-pub fn plan_revoke(tokens: &[ApiToken], owner: &TokenOwner, admins: &HashSet<String>, by_id: bool) -> RevokePlan {
+/// not say which one that is ([`TokenOwner::spares_token`]); unless named
+/// by id (`by_id`), never a token from the hub's configuration (note
+/// `from config`), nor a server's token (note `Server at /user/NAME/...`)
+/// while its user has a server running or starting (`running`), nor a
+/// token of the other users in `admins`.
+pub fn plan_revoke(
+    tokens: &[ApiToken],
+    owner: &TokenOwner,
+    admins: &HashSet<String>,
+    running: &HashSet<String>,
+    by_id: bool,
+) -> RevokePlan {
     let mut plan = RevokePlan::default();
     for token in tokens {
         let mine = owner.user.as_deref() == Some(token.user.as_str());
+        let note = token.note.as_deref().unwrap_or_default();
         let reason = owner.spares_token(&token.user, &token.id).or_else(|| {
-            (!by_id && !mine && admins.contains(&token.user)).then(|| {
-                format!("`{}` is an admin: an admin's token is revoked only when named by id (USER/ID)", token.user)
-            })
+            if by_id {
+                None
+            } else if note == "from config" {
+                Some("from the hub's configuration: revoked only when named by id (USER/ID)".to_string())
+            } else if note.starts_with("Server at ") && running.contains(&token.user) {
+                Some(format!(
+                    "used by `{}`'s running server: revoked only when named by id (USER/ID), or stop the server first",
+                    token.user
+                ))
+            } else {
+                (!mine && admins.contains(&token.user)).then(|| {
+                    format!("`{}` is an admin: an admin's token is revoked only when named by id (USER/ID)", token.user)
+                })
+            }
         });
         match reason {
             Some(reason) => plan.kept.push(KeptToken {
@@ -347,7 +367,7 @@ mod tests {
         let admins: HashSet<String> = ["boss", "dean"].map(String::from).into();
         let plan = |user: Option<&str>, id: Option<&str>, by_id| {
             let owner = TokenOwner { user: user.map(String::from), token_id: id.map(String::from) };
-            let plan = plan_revoke(&tokens, &owner, &admins, by_id);
+            let plan = plan_revoke(&tokens, &owner, &admins, &HashSet::new(), by_id);
             let ids = |list: Vec<String>| list.join(",");
             (
                 ids(plan.revoke.iter().map(|t| t.id.clone()).collect()),
@@ -364,6 +384,33 @@ mod tests {
         // A service's token is not listed among users' tokens.
         assert_eq!(plan(None, Some("s1"), false), both("a4", "a1,a2,a3"));
         assert_eq!(plan(None, None, true), both("a1,a2,a3,a4", ""));
+    }
+
+    // Issue #28: `tokens revoke --never-expires` planned to revoke the
+    // tokens of running servers and the token from the hub's config.
+    #[test]
+    fn revoke_plans_keep_server_and_config_tokens_unless_named_by_id() {
+        let noted = |user: &str, id: &str, note: &str| ApiToken { note: Some(note.into()), ..owned(user, id) };
+        let tokens = [
+            noted("ann", "t1", "Server at /user/ann/"),
+            noted("bob", "t2", "Server at /user/bob/"),
+            noted("ann", "t3", "from config"),
+            noted("ann", "t4", "grading"),
+            noted("ann", "t5", "Server at /user/ann/gpu/"),
+        ];
+        let running: HashSet<String> = ["ann"].map(String::from).into();
+        let owner = TokenOwner { user: Some("root".into()), token_id: Some("r1".into()) };
+        // (by id, revoked, kept)
+        let cases = [(false, "t2,t4", "t1,t3,t5"), (true, "t1,t2,t3,t4,t5", "")];
+        for (by_id, revoked, kept) in cases {
+            let plan = plan_revoke(&tokens, &owner, &HashSet::new(), &running, by_id);
+            let ids = |list: Vec<String>| list.join(",");
+            assert_eq!(ids(plan.revoke.iter().map(|t| t.id.clone()).collect()), revoked, "{by_id}");
+            assert_eq!(ids(plan.kept.iter().map(|t| t.id.clone()).collect()), kept, "{by_id}");
+        }
+        let plan = plan_revoke(&tokens, &owner, &HashSet::new(), &running, false);
+        assert!(plan.kept[0].reason.starts_with("used by `ann`'s running server"), "{:?}", plan.kept);
+        assert!(plan.kept[1].reason.starts_with("from the hub's configuration"), "{:?}", plan.kept);
     }
 
     #[test]

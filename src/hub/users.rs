@@ -322,7 +322,16 @@ impl HubClient {
                 let result = match (checked, future) {
                     (Err(e), _) => ItemResult::failed(raw.trim(), format!("`{raw}`: {e}")),
                     (Ok(name), None) => ItemResult::new(name, ItemStatus::Planned),
-                    (Ok(_), Some(future)) => future.await,
+                    (Ok(name), Some(_)) if super::interrupt::stop_requested() => not_started(name),
+                    (Ok(name), Some(future)) => match future.await {
+                        // Ctrl-C came before this user's first change was sent.
+                        r if r.status == ItemStatus::Failed
+                            && r.error.as_deref().is_some_and(|e| e.ends_with(NOT_STARTED)) =>
+                        {
+                            not_started(name)
+                        }
+                        r => r,
+                    },
                 };
                 super::progress::advance(bar, 1);
                 result.of(id)
@@ -332,6 +341,14 @@ impl HubClient {
         super::progress::finish(bar);
         results
     }
+}
+
+/// The error text of a request Ctrl-C kept from being sent.
+const NOT_STARTED: &str = "not started: the run was interrupted (Ctrl-C)";
+
+/// The result of a user whose request Ctrl-C kept from being sent.
+fn not_started(name: String) -> ItemResult {
+    ItemResult { error: Some(NOT_STARTED.into()), ..ItemResult::new(name, ItemStatus::NotStarted) }
 }
 
 fn decode_user(body: Value, name: &str) -> Result<User, HubError> {

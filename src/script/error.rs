@@ -95,6 +95,7 @@ impl ErrorKind for HubError {
             HubError::ShortListing { .. } | HubError::ListingChanged { .. } => "incomplete",
             HubError::NoAdminApi { .. } => "not_found",
             HubError::Status { .. } | HubError::Decode { .. } | HubError::Undone { .. } => "failed",
+            HubError::NotStarted => "interrupted",
         }
     }
 }

@@ -9,7 +9,9 @@ use super::error::{bad_input, thrown};
 use super::hub_admin_api::{delete_then_remove, delete_via};
 use super::hub_api::Hub;
 use super::runtime::block_on;
-use crate::hub::{plan_sync as compute_plan, SyncAction, SyncOptions, SyncPlan, SyncResult, SyncRow, UserQuery};
+use crate::hub::{
+    check_prune_roster, plan_sync as compute_plan, SyncAction, SyncOptions, SyncPlan, SyncResult, SyncRow, UserQuery,
+};
 
 /// A roster row as the plan sees it; a row that carries an error stops the plan.
 fn sync_row(value: &Dynamic) -> Result<SyncRow, Box<EvalAltResult>> {
@@ -49,8 +51,12 @@ pub mod hub_sync_module {
     /// `groups` (`#{name, exists, add, remove}`), `delete` (names), `kept`
     /// (`#{name, reason}`), `members` and `count` (0 when the hub matches).
     ///
-    /// Throws when: a row carries an error or has no `username` (exit 2);
-    /// the hub cannot be reached.
+    /// With `prune`, an empty `rows` is refused before anything is read:
+    /// it would delete every non-admin user (`options.file` names the
+    /// roster in the message).
+    ///
+    /// Throws when: a row carries an error or has no `username`, or `rows`
+    /// is empty with `prune` (exit 2); the hub cannot be reached.
     ///
     /// ```rhai
     /// let plan = hub.plan_sync(roster::read("class.csv"), #{ prune: true });
@@ -60,6 +66,10 @@ pub mod hub_sync_module {
     pub fn plan_sync(hub: &mut Hub, rows: Array, options: Map) -> Result<Map, Box<EvalAltResult>> {
         let rows = rows.iter().map(sync_row).collect::<Result<Vec<_>, _>>()?;
         let flag = |k: &str| options.get(k).and_then(|v| v.as_bool().ok()).unwrap_or(false);
+        if flag("prune") {
+            let file = options.get("file").filter(|f| !f.is_unit()).map_or("the roster".into(), |f| f.to_string());
+            check_prune_roster(rows.len(), &file).map_err(bad_input)?;
+        }
         let client = hub.client()?;
         let query = UserQuery::default();
         let (users, groups, me) =

@@ -16,9 +16,9 @@ use super::hub_admin_api::{delete_then_remove, delete_via};
 use super::hub_api::Hub;
 use super::runtime::block_on;
 use crate::hub::{
-    parse_duration, plan_prune as compute_prune, plan_revoke as compute_revoke,
-    plan_server_prune as compute_server_prune, select_tokens, ApiToken, HubClient, ItemResult, NewToken, PruneOptions,
-    PrunePlan, ServerPlan, TokenFilter, TokenOwner, UserQuery,
+    check_delete_share, check_group_filter, delete_share, parse_duration, plan_prune as compute_prune,
+    plan_revoke as compute_revoke, plan_server_prune as compute_server_prune, select_tokens, ApiToken, HubClient,
+    ItemResult, NewToken, PruneOptions, PrunePlan, ServerPlan, TokenFilter, TokenOwner, UserQuery,
 };
 use crate::roster::{Cell, Existing};
 
@@ -137,8 +137,9 @@ pub mod hub_term_module {
     /// count}`: `delete` holds `#{name, admin, groups, created,
     /// last_activity, server, idle_days}`, `kept` `#{name, reason}`.
     ///
-    /// Throws when: `since` is missing or not a duration (exit 2); the hub
-    /// cannot be reached.
+    /// Throws when: `since` is missing or not a duration, or `group` or
+    /// `except_group` names no group on the hub (exit 2); the hub cannot be
+    /// reached.
     ///
     /// ```rhai
     /// let plan = hub.plan_prune(#{ since: "180d", except_group: "staff" });
@@ -149,9 +150,17 @@ pub mod hub_term_module {
         let since = duration(&options, "since")?.ok_or_else(|| bad_input("`since` is required, e.g. \"180d\""))?;
         let client = hub.client()?;
         let me = owner(&client)?.user;
-        let users = block_on(client.users(&UserQuery::default()))?.map_err(thrown)?;
+        let query = UserQuery::default();
+        let (users, groups) = block_on(async { futures::join!(client.users(&query), client.groups()) })?;
+        let (users, groups) = (users.map_err(thrown)?, groups.map_err(thrown)?);
         let options =
             PruneOptions { since, me, group: text(&options, "group"), except_group: text(&options, "except_group") };
+        let names: Vec<String> = groups.into_iter().map(|g| g.name).collect();
+        for (flag, group) in [("--group", &options.group), ("--except-group", &options.except_group)] {
+            if let Some(group) = group {
+                check_group_filter(flag, group, &names).map_err(bad_input)?;
+            }
+        }
         let plan = compute_prune(&users, chrono::Utc::now(), &options);
         Ok(to_dynamic(&plan)?.cast::<Map>())
     }
@@ -192,6 +201,65 @@ pub mod hub_term_module {
             None => to_array(&block_on(client.apply_prune(&plan))?),
             Some(exec) => to_array(&delete_then_remove(hub, &exec, |client| block_on(client.apply_prune(&plan)))?),
         }
+    }
+
+    /// Refuses (throws, exit 2) deleting `names` when that is more than
+    /// half of the hub's non-admin users (and at least 10 of them), unless
+    /// `options.max_delete` allows that many; with `max_delete`, more names
+    /// than it are always refused. Only existing non-admin users count.
+    /// Returns how many of the names are existing non-admin users.
+    ///
+    /// Throws when: the plan is too large (exit 2, the message says how
+    /// many would go and the flag); the hub cannot be reached.
+    ///
+    /// ```rhai
+    /// let plan = hub.plan_prune(#{ since: "180d" });
+    /// hub.check_delete(plan.delete.map(|u| u.name), #{ max_delete: () });
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn check_delete(hub: &mut Hub, names: Array, options: Map) -> Result<i64, Box<EvalAltResult>> {
+        let names: Vec<String> = names
+            .iter()
+            .map(|n| {
+                n.clone()
+                    .into_string()
+                    .ok()
+                    .or_else(|| n.read_lock::<Map>().and_then(|m| m.get("name").map(|v| v.to_string())))
+            })
+            .map(|n| n.map(|n| crate::username::normalize(&n).unwrap_or(n)))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad_input("`check_delete`: give usernames (or maps with `name`)"))?;
+        let max = match options.get("max_delete").filter(|v| !v.is_unit()) {
+            None => None,
+            Some(v) => Some(
+                v.as_int()
+                    .ok()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| bad_input("`max_delete`: give a number of users, 0 or more"))?,
+            ),
+        };
+        let client = hub.client()?;
+        let users = block_on(client.users(&UserQuery::default()))?.map_err(thrown)?;
+        let (deleting, non_admins) = delete_share(&names, &users);
+        check_delete_share(deleting, non_admins, max).map_err(bad_input)?;
+        Ok(deleting as i64)
+    }
+
+    /// Refuses (throws, exit 2) a group filter that names no group on the
+    /// hub: `flag` is the option's name for the message (`--group`).
+    ///
+    /// Throws when: no group is named `name` (exit 2; the message offers
+    /// the closest name); the hub cannot be reached.
+    ///
+    /// ```rhai
+    /// hub.check_group("--group", "staff");
+    /// ```
+    #[rhai_fn(pure, return_raw)]
+    pub fn check_group(hub: &mut Hub, flag: &str, name: &str) -> Result<(), Box<EvalAltResult>> {
+        let client = hub.client()?;
+        let groups = block_on(client.groups())?.map_err(thrown)?;
+        let names: Vec<String> = groups.into_iter().map(|g| g.name).collect();
+        check_group_filter(flag, name, &names).map_err(bad_input)
     }
 
     /// Every API token of every user (the whole hub, concurrently).
@@ -245,8 +313,10 @@ pub mod hub_term_module {
     /// kept}`, `revoke` the token maps to revoke, `kept` `#{user, id, note,
     /// reason}`. Never the token jhctl runs with, nor any token of its user
     /// when the hub does not say which one that is (JupyterHub before 5.0);
-    /// tokens of other admins only with `options.by_id` (the admin named
-    /// them by id). One listing of users (for the admin flags).
+    /// tokens from the hub's configuration (note `from config`), tokens of
+    /// running servers (note `Server at /user/NAME/`) and tokens of other
+    /// admins only with `options.by_id` (the admin named them by id). One
+    /// listing of users (for the admin flags and the running servers).
     ///
     /// Throws when: an item is not a token map from `hub.tokens` (exit 2);
     /// the hub cannot be reached.
@@ -262,8 +332,14 @@ pub mod hub_term_module {
         let client = hub.client()?;
         let query = UserQuery::default();
         let (users, owner) = block_on(async { futures::join!(client.users(&query), client.token_owner()) })?;
-        let admins = users.map_err(thrown)?.into_iter().filter(|u| u.admin).map(|u| u.name).collect();
-        let plan = compute_revoke(&tokens, &owner.map_err(thrown)?, &admins, flag(&options, "by_id"));
+        let users = users.map_err(thrown)?;
+        let admins = users.iter().filter(|u| u.admin).map(|u| u.name.clone()).collect();
+        let running = users
+            .iter()
+            .filter(|u| u.running() || u.servers.values().any(|s| s.ready || s.pending.is_some()))
+            .map(|u| u.name.clone())
+            .collect();
+        let plan = compute_revoke(&tokens, &owner.map_err(thrown)?, &admins, &running, flag(&options, "by_id"));
         Ok(to_dynamic(&plan)?.cast::<Map>())
     }
 

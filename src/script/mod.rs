@@ -14,6 +14,7 @@ pub mod error;
 pub mod helpers;
 pub mod hub_admin_api;
 pub mod hub_api;
+mod hub_lease_api;
 mod hub_sync_api;
 mod hub_term_api;
 pub mod items;

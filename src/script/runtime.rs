@@ -171,3 +171,95 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output, Box<EvalAltResult>> {
     });
     finished.ok_or_else(|| Box::new(EvalAltResult::ErrorTerminated("interrupted".into(), Position::NONE)))
 }
+
+/// A lease this process holds on a hub, renewed in the background.
+struct HeldLease {
+    client: crate::hub::HubClient,
+    info: crate::hub::LeaseInfo,
+    renew: tokio::task::JoinHandle<()>,
+}
+
+/// The leases held, released by [`release_leases`] when the run ends.
+static LEASES: std::sync::Mutex<Vec<HeldLease>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether this process holds a lease on the hub at `url`.
+pub fn holds_lease(url: &str) -> bool {
+    LEASES.lock().map(|l| l.iter().any(|h| h.client.url() == url)).unwrap_or(false)
+}
+
+/// Keeps the lease `info` taken through `client`: renewed every third of
+/// its time while the run lasts, released by [`release_leases`]. Outside
+/// the REPL, Ctrl-C then releases it before the process exits with 130.
+pub fn hold_lease(client: crate::hub::HubClient, info: crate::hub::LeaseInfo) {
+    let renewing = (client.clone(), info.clone());
+    let renew = runtime().spawn(async move {
+        let (client, mut info) = renewing;
+        loop {
+            tokio::time::sleep(crate::hub::LEASE_TTL / 3).await;
+            info.expires = crate::hub::lease_expiry(chrono::Utc::now(), crate::hub::LEASE_TTL);
+            let _ = client.stamp_lease(&info).await;
+        }
+    });
+    if let Ok(mut leases) = LEASES.lock() {
+        leases.push(HeldLease { client, info, renew });
+    }
+}
+
+/// Handles Ctrl-C for a script run (the REPL has its own, see
+/// [`set_interrupt`]): while requests are in flight, the first Ctrl-C
+/// stops new changing requests ([`crate::hub::request_stop`]) so the
+/// batch ends with what was done and what was not started, and the
+/// script prints its lines and results; the run then exits with 130
+/// ([`interrupted_status`]). With nothing in flight (a question waiting,
+/// or a second Ctrl-C), the leases are released and the process exits
+/// with 130 at once.
+pub fn catch_interrupts() {
+    if INTERRUPT.get().is_some() {
+        return;
+    }
+    runtime().spawn(async {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            let flying = crate::hub::in_flight();
+            if flying == 0 || crate::hub::stop_requested() {
+                release_all().await;
+                std::process::exit(130);
+            }
+            crate::hub::request_stop();
+            eprintln!(
+                "\n⏹️  Interrupted: no new changes are sent; waiting for the requests in flight, \
+                 then the results (Ctrl-C again to quit at once)"
+            );
+        }
+    });
+}
+
+/// 130 when Ctrl-C stopped the run (see [`catch_interrupts`]), else `status`.
+pub fn interrupted_status(status: i32) -> i32 {
+    if crate::hub::stop_requested() {
+        130
+    } else {
+        status
+    }
+}
+
+/// Releases every lease this process holds (at the end of a run, also
+/// after an error); a lease that cannot be deleted expires by itself.
+pub fn release_leases() {
+    if LEASES.lock().map(|l| l.is_empty()).unwrap_or(true) {
+        return;
+    }
+    enter(release_all());
+}
+
+async fn release_all() {
+    let held: Vec<HeldLease> = LEASES.lock().map(|mut l| l.drain(..).collect()).unwrap_or_default();
+    for lease in held {
+        lease.renew.abort();
+        if let Err(e) = lease.client.release_lease(&lease.info.run).await {
+            eprintln!(
+                "⚠️  The lease on the hub could not be released ({e}); it expires by itself at {}",
+                lease.info.expires
+            );
+        }
+    }
+}
