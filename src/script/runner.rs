@@ -29,14 +29,18 @@ pub fn run(engine: &Engine, source: &Source, script_name: &str, args: &[String])
     };
     let mut scope = Scope::new();
     scope.push_constant("args", args.iter().cloned().map(Dynamic::from).collect::<rhai::Array>());
-    match engine.run_ast_with_scope(&mut scope, &ast) {
+    let code = match engine.run_ast_with_scope(&mut scope, &ast) {
         Ok(()) => 0,
         Err(err) => {
             let code = report(&err, source);
             json_failure(engine, &err, code);
             code
         }
+    };
+    if let Some(context) = engine.default_tag().clone().try_cast::<Rc<Context>>() {
+        context.finish_journal(code);
     }
+    code
 }
 
 /// With `--json`, a run that failed before printing its document prints one
