@@ -16,6 +16,7 @@ mod exec_store;
 mod exit_codes;
 mod hostile;
 mod integrity;
+mod journal;
 mod names;
 mod pagination;
 mod panel;
