@@ -26,7 +26,8 @@ fn set_balance(hub: &TestHub, name: &str, amount: i64) {
 
 fn groups_of(hub: &TestHub, name: &str) -> Vec<String> {
     let user = hub.user(name).unwrap_or_else(|| panic!("no user {name}"));
-    let mut groups: Vec<String> = user["groups"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().into()).collect();
+    let mut groups: Vec<String> =
+        user["groups"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().into()).collect();
     groups.sort();
     groups
 }
@@ -178,7 +179,8 @@ fn a_create_killed_with_sigkill_is_finished_by_the_same_command() {
     let mut child = test.spawn();
     let started = Instant::now();
     loop {
-        let outcome = journals(&test).iter().any(|j| std::fs::read_to_string(j).unwrap().contains("\"kind\":\"outcome\""));
+        let outcome =
+            journals(&test).iter().any(|j| std::fs::read_to_string(j).unwrap().contains("\"kind\":\"outcome\""));
         if outcome {
             break;
         }

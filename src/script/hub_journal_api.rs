@@ -35,6 +35,10 @@ fn pick(hub: &Hub, wanted: &str) -> Result<RunLog, Box<EvalAltResult>> {
     }
 }
 
+fn one(name: &str) -> Array {
+    vec![Dynamic::from(name.to_string())]
+}
+
 fn names(list: &[String]) -> Array {
     list.iter().cloned().map(Dynamic::from).collect()
 }
@@ -75,11 +79,7 @@ fn apply(hub: &mut Hub, plan: &UndoPlan) -> Result<Array, Box<EvalAltResult>> {
         for s in &recreate {
             if let UndoStep::Recreate { user } = s {
                 for group in &user.groups {
-                    tagged(
-                        &mut out,
-                        &format!("group {group}"),
-                        users::add_to_group(hub, group, names(&[user.name.clone()]))?,
-                    );
+                    tagged(&mut out, &format!("group {group}"), users::add_to_group(hub, group, one(&user.name))?);
                 }
             }
         }
@@ -109,20 +109,16 @@ fn apply_changes(hub: &mut Hub, plan: &UndoPlan, out: &mut Array) -> Result<(), 
         match step {
             UndoStep::Recreate { .. } => {}
             UndoStep::Rename { from, to } => out.push(users::rename_user(hub, from, to)?),
-            UndoStep::SetAdmin { name, admin } => {
-                tagged(out, "admin", users::set_admin(hub, names(&[name.clone()]), *admin)?)
-            }
-            UndoStep::AddToGroup { name, group } => {
-                tagged(out, "group", users::add_to_group(hub, group, names(&[name.clone()]))?)
-            }
+            UndoStep::SetAdmin { name, admin } => tagged(out, "admin", users::set_admin(hub, one(name), *admin)?),
+            UndoStep::AddToGroup { name, group } => tagged(out, "group", users::add_to_group(hub, group, one(name))?),
             UndoStep::RemoveFromGroup { name, group } => {
-                tagged(out, "group", users::remove_from_group(hub, group, names(&[name.clone()]))?)
+                tagged(out, "group", users::remove_from_group(hub, group, one(name))?)
             }
             UndoStep::SetQuota { name, balance, unlimited } => {
-                tagged(out, "balance", admin::set_quota_amount(hub, names(&[name.clone()]), *balance)?);
-                tagged(out, "unlimited", admin::set_unlimited(hub, names(&[name.clone()]), *unlimited)?);
+                tagged(out, "balance", admin::set_quota_amount(hub, one(name), *balance)?);
+                tagged(out, "unlimited", admin::set_unlimited(hub, one(name), *unlimited)?);
             }
-            UndoStep::Delete { name } => tagged(out, "delete", users::delete_users(hub, names(&[name.clone()]))?),
+            UndoStep::Delete { name } => tagged(out, "delete", users::delete_users(hub, one(name))?),
         }
     }
     Ok(())

@@ -102,10 +102,8 @@ fn write(hub: &Hub, records: impl Iterator<Item = Record>) -> Result<(), Box<Eva
     let url = hub.url_text();
     let open = || {
         // `jhctl`, not the path it was started by.
-        let args: Vec<String> = std::env::args()
-            .enumerate()
-            .map(|(i, arg)| if i == 0 { "jhctl".to_string() } else { arg })
-            .collect();
+        let args: Vec<String> =
+            std::env::args().enumerate().map(|(i, arg)| if i == 0 { "jhctl".to_string() } else { arg }).collect();
         Journal::open(&dir, &url, redact_command(&args))
     };
     let written = hub.context().with_journal(open, |journal| {
