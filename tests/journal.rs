@@ -243,4 +243,10 @@ fn a_password_on_the_command_line_is_not_journaled() {
     assert!(!text.contains("Sekrit-Passw0rd"), "{text}");
     assert!(text.contains(r#""--password","<hidden>""#), "{text}");
     assert!(text.contains("\"kind\":\"end\""), "{text}");
+
+    // A dry run changes nothing and writes no journal.
+    let dry = test.with_args(["manage-users", "delete", "c.csv", "--yes", "--dry-run"]);
+    dry.run().expect_status(0);
+    assert_eq!(journals(&dry).len(), 1);
+    assert_eq!(hub.usernames(), ["p1"]);
 }
