@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod credentials;
 pub mod hub;
+pub mod journal;
 pub mod pod_passwords;
 pub mod repl;
 pub mod roster;

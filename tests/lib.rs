@@ -18,6 +18,7 @@ mod guards;
 mod hostile;
 mod integrity;
 mod interrupt;
+mod journal;
 mod lease;
 mod names;
 mod pagination;

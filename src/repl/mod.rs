@@ -90,8 +90,13 @@ pub fn run(base: &Path, context: &Rc<Context>) -> i32 {
                 }
             }
             Outcome::Quit => break,
-            Outcome::Exit(code) => return code,
+            Outcome::Exit(code) => {
+                status = code;
+                break;
+            }
         }
     }
+    // The session's changes are one run in the journal.
+    context.finish_journal(status);
     status
 }

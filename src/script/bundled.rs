@@ -25,7 +25,7 @@ macro_rules! bundle {
 
 /// The bundled workflows.
 pub const SCRIPTS: &[Bundled] =
-    bundle!("scripts", "credentials", "generate_users_template", "manage_users", "set_passwords");
+    bundle!("scripts", "credentials", "generate_users_template", "history", "manage_users", "set_passwords", "undo");
 
 /// The bundled stdlib modules.
 pub const STDLIB: &[Bundled] = bundle!(

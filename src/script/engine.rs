@@ -30,6 +30,7 @@ pub fn build_engine(base: &Path, context: &Rc<Context>) -> Engine {
     engine.register_global_module(exported_module!(super::hub_sync_api::hub_sync_module).into());
     engine.register_global_module(exported_module!(super::hub_term_api::hub_term_module).into());
     engine.register_global_module(exported_module!(super::hub_lease_api::hub_lease_module).into());
+    engine.register_global_module(exported_module!(super::hub_journal_api::hub_journal_module).into());
     engine.register_global_module(exported_module!(helpers_module).into());
     engine.register_global_module(exported_module!(super::cli_module::cli_module).into());
     engine.register_global_module(exported_module!(super::user_table::user_table_module).into());

@@ -11,9 +11,11 @@ use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, thrown};
 use super::hub_api::Hub;
 use super::items::{by_name, items, merge, Item, Row};
+use super::journaling::{journaled, names_of, Change};
 use super::runtime::block_on;
 use crate::cluster::{Cluster, ClusterConfig};
-use crate::hub::{ItemResult, ItemStatus, PasswordRow, QuotaAction, QuotaRow};
+use crate::hub::{HubClient, ItemResult, ItemStatus, PasswordRow, QuotaAction, QuotaRow};
+use crate::journal::Action;
 use crate::pod_passwords::{self, ExecOptions, Transport};
 use crate::roster::{Cell, Existing, SheetSink};
 
@@ -252,7 +254,93 @@ async fn set_through(
 fn quota_change(hub: &Hub, list: Array, action: QuotaAction, what: &str) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
     block_on(client.check_admin_api())?.map_err(thrown)?;
-    to_array(&merge(items(&list), |batch| by_name(batch, |names| block_on(client.change_quota(names, action, what))))?)
+    journaled(hub, Change::of(Action::Quota).detail(what), &names_of(&list), || {
+        to_array(&merge(items(&list), |batch| {
+            by_name(batch, |names| block_on(client.change_quota(names, action, what)))
+        })?)
+    })
+}
+
+/// `hub.set_passwords(rows, options)`, not journaled.
+fn set_passwords_now(hub: &Hub, rows: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
+    // `()` is the store's default: forced where the store has the flag.
+    let asked = options.get("force_change").and_then(|v| v.as_bool().ok());
+    let force_change = asked.unwrap_or(true);
+    let via = options.get("via").filter(|v| !v.is_unit()).map(|v| v.to_string()).unwrap_or_else(|| "api".into());
+    let entries = items(&rows);
+    let dry_run = hub.context().dry_run();
+    let output = options.get("output").filter(|v| !v.is_unit()).map(|v| v.to_string());
+    let overwrite = options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false);
+    let existing = Existing::replace_if(overwrite);
+    if via == "api" {
+        // Before the sheet is made or anything is sent.
+        block_on(hub.client()?.check_admin_api())?.map_err(thrown)?;
+    }
+    let sheet = match &output {
+        Some(path) if dry_run => {
+            // A dry run writes nothing, but says now what the real run would refuse.
+            SheetSink::check(Path::new(path), existing).map_err(thrown)?;
+            None
+        }
+        Some(path) => {
+            let columns = ["username", "password", "force_change"].map(String::from);
+            Some(RefCell::new(SheetSink::create(Path::new(path), &columns, existing).map_err(thrown)?))
+        }
+        None => None,
+    };
+    let sheet_error: RefCell<Option<String>> = RefCell::new(None);
+    let record = |row: &PasswordRow, result: &ItemResult, force_change: bool| {
+        if let (Some(sheet), ItemStatus::Updated) = (&sheet, result.status) {
+            let row = vec![Cell::Text(result.name.clone()), Cell::Text(row.password.clone()), Cell::Bool(force_change)];
+            if let Err(e) = sheet.borrow_mut().push(row) {
+                sheet_error.borrow_mut().get_or_insert(e.to_string());
+            }
+        }
+    };
+    let exec = match via.as_str() {
+        "api" => None,
+        _ => Some(exec_options(hub, &options)?),
+    };
+    if let Some(exec) = &exec {
+        check_force_change(exec, asked)?;
+    }
+    let mut store = None;
+    // An error ends the batch, but the sheet is finished first: it holds
+    // every user whose password the hub took.
+    let results = merge(entries, |batch| {
+        let (send_rows, mut results) = password_rows(batch);
+        let sent = match &exec {
+            None => block_on(
+                hub.client()?.set_passwords_each(&send_rows, force_change, |row, r| record(row, r, force_change)),
+            )?,
+            Some(options) => {
+                let (send_rows, refused) = only_hub_users(hub, send_rows)?;
+                results.extend(refused);
+                let report = block_on(set_through(hub, &send_rows, asked, options, dry_run))?.map_err(thrown)?;
+                if let Some(why) = &report.refused {
+                    return Err(bad_input(format!("{why} (nothing was written)")));
+                }
+                // The sheet says what the store holds: no forced change where it has no flag.
+                let kind = report.store.as_ref().map_or(options.store.as_str(), |s| s.kind.as_str());
+                let forced = force_change && pod_passwords::kind_has_force_change(kind);
+                for result in &report.results {
+                    if let Some(row) = send_rows.iter().find(|r| r.id == result.id) {
+                        record(row, result, forced);
+                    }
+                }
+                store = report.store;
+                report.results
+            }
+        };
+        results.extend(sent);
+        Ok::<_, Box<EvalAltResult>>(results)
+    });
+    if let Some(sheet) = sheet {
+        finish_sheet(sheet.into_inner(), sheet_error.into_inner());
+    }
+    let mut results = to_array(&results?)?;
+    note_store(hub, &mut results, &store);
+    Ok(results)
 }
 
 /// The admin API primitives, methods of `hub`.
@@ -313,85 +401,8 @@ pub mod hub_admin_module {
     /// ```
     #[rhai_fn(name = "set_passwords", pure, return_raw)]
     pub fn set_passwords_with(hub: &mut Hub, rows: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
-        // `()` is the store's default: forced where the store has the flag.
-        let asked = options.get("force_change").and_then(|v| v.as_bool().ok());
-        let force_change = asked.unwrap_or(true);
-        let via = options.get("via").filter(|v| !v.is_unit()).map(|v| v.to_string()).unwrap_or_else(|| "api".into());
-        let entries = items(&rows);
-        let dry_run = hub.context().dry_run();
-        let output = options.get("output").filter(|v| !v.is_unit()).map(|v| v.to_string());
-        let overwrite = options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false);
-        let existing = Existing::replace_if(overwrite);
-        if via == "api" {
-            // Before the sheet is made or anything is sent.
-            block_on(hub.client()?.check_admin_api())?.map_err(thrown)?;
-        }
-        let sheet = match &output {
-            Some(path) if dry_run => {
-                // A dry run writes nothing, but says now what the real run would refuse.
-                SheetSink::check(Path::new(path), existing).map_err(thrown)?;
-                None
-            }
-            Some(path) => {
-                let columns = ["username", "password", "force_change"].map(String::from);
-                Some(RefCell::new(SheetSink::create(Path::new(path), &columns, existing).map_err(thrown)?))
-            }
-            None => None,
-        };
-        let sheet_error: RefCell<Option<String>> = RefCell::new(None);
-        let record = |row: &PasswordRow, result: &ItemResult, force_change: bool| {
-            if let (Some(sheet), ItemStatus::Updated) = (&sheet, result.status) {
-                let row =
-                    vec![Cell::Text(result.name.clone()), Cell::Text(row.password.clone()), Cell::Bool(force_change)];
-                if let Err(e) = sheet.borrow_mut().push(row) {
-                    sheet_error.borrow_mut().get_or_insert(e.to_string());
-                }
-            }
-        };
-        let exec = match via.as_str() {
-            "api" => None,
-            _ => Some(exec_options(hub, &options)?),
-        };
-        if let Some(exec) = &exec {
-            check_force_change(exec, asked)?;
-        }
-        let mut store = None;
-        // An error ends the batch, but the sheet is finished first: it holds
-        // every user whose password the hub took.
-        let results = merge(entries, |batch| {
-            let (send_rows, mut results) = password_rows(batch);
-            let sent = match &exec {
-                None => block_on(
-                    hub.client()?.set_passwords_each(&send_rows, force_change, |row, r| record(row, r, force_change)),
-                )?,
-                Some(options) => {
-                    let (send_rows, refused) = only_hub_users(hub, send_rows)?;
-                    results.extend(refused);
-                    let report = block_on(set_through(hub, &send_rows, asked, options, dry_run))?.map_err(thrown)?;
-                    if let Some(why) = &report.refused {
-                        return Err(bad_input(format!("{why} (nothing was written)")));
-                    }
-                    // The sheet says what the store holds: no forced change where it has no flag.
-                    let kind = report.store.as_ref().map_or(options.store.as_str(), |s| s.kind.as_str());
-                    let forced = force_change && pod_passwords::kind_has_force_change(kind);
-                    for result in &report.results {
-                        if let Some(row) = send_rows.iter().find(|r| r.id == result.id) {
-                            record(row, result, forced);
-                        }
-                    }
-                    store = report.store;
-                    report.results
-                }
-            };
-            results.extend(sent);
-            Ok::<_, Box<EvalAltResult>>(results)
-        });
-        if let Some(sheet) = sheet {
-            finish_sheet(sheet.into_inner(), sheet_error.into_inner());
-        }
-        let mut results = to_array(&results?)?;
-        note_store(hub, &mut results, &store);
-        Ok(results)
+        let change = Change { read_before: false, ..Change::of(Action::Password) };
+        journaled(hub, change, &names_of(&rows), || set_passwords_now(hub, rows.clone(), options))
     }
 
     /// Why the guide's hub would refuse `password` (shorter than its
@@ -428,15 +439,17 @@ pub mod hub_admin_module {
     pub fn delete_users_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let via = delete_via(hub, &options)?;
         let client = hub.client()?;
-        to_array(&merge(items(&list), |batch| {
-            // The token's own user is never deleted (`failed`, also in a dry run).
-            by_name(batch, |names| match &via {
-                None => block_on(client.delete_users_but_owner(names))?.map_err(thrown),
-                Some(exec) => delete_then_remove(hub, exec, |client| {
-                    block_on(client.delete_users_but_owner(names))?.map_err(thrown)
-                }),
-            })
-        })?)
+        journaled(hub, Change::of(Action::Delete), &names_of(&list), || {
+            to_array(&merge(items(&list), |batch| {
+                // The token's own user is never deleted (`failed`, also in a dry run).
+                by_name(batch, |names| match &via {
+                    None => block_on(client.delete_users_but_owner(names))?.map_err(thrown),
+                    Some(exec) => delete_then_remove(hub, exec, |client| {
+                        block_on(client.delete_users_but_owner(names))?.map_err(thrown)
+                    }),
+                })
+            })?)
+        })
     }
 
     /// The names of `list` (names or rows) that are not users of the hub
@@ -615,7 +628,12 @@ pub mod hub_admin_module {
 fn set_quota_amount_opt(hub: &Hub, list: Array, amount: Option<i64>) -> Result<Array, Box<EvalAltResult>> {
     let client = hub.client()?;
     block_on(client.check_admin_api())?.map_err(thrown)?;
-    to_array(&merge(items(&list), |batch| {
+    journaled(hub, Change::of(Action::Quota).detail("set"), &names_of(&list), || set_quota_now(&client, &list, amount))
+}
+
+/// Sets the balances of `list` (a row's `quota`, else `amount`), not journaled.
+fn set_quota_now(client: &HubClient, list: &Array, amount: Option<i64>) -> Result<Array, Box<EvalAltResult>> {
+    to_array(&merge(items(list), |batch| {
         let mut rows = Vec::new();
         let mut results = Vec::new();
         for (id, row) in batch {

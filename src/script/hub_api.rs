@@ -14,8 +14,10 @@ use rhai::{Array, Dynamic, EvalAltResult, Map};
 use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, not_found, thrown};
 use super::items::{by_name, items, merge};
+use super::journaling::{journaled, names_of, Change};
 use super::runtime::{block_on, Context};
 use crate::hub::{HubClient, HubConfig, HubError, ItemResult, NewUser, Token, UserQuery};
+use crate::journal::Action;
 
 /// The hub a script talks to (`hub` in every script).
 #[derive(Clone)]
@@ -37,6 +39,11 @@ impl Hub {
         let s = context.settings();
         let state = State { url: s.url.clone(), token: s.token.clone(), client: None, namespace: s.namespace.clone() };
         Hub { state: Rc::new(RefCell::new(state)), context }
+    }
+
+    /// The hub's base URL.
+    pub fn url_text(&self) -> String {
+        self.state.borrow().url.clone()
     }
 
     /// The context of the engine this `hub` belongs to.
@@ -340,7 +347,10 @@ pub mod hub_module {
     }
 
     /// Creates users with options: `#{admin: true}` makes every user whose
-    /// row has no `admin` value an admin.
+    /// row has no `admin` value an admin; `#{passwords: true}` says that
+    /// passwords follow (the run's journal notes it, so a re-run after an
+    /// interruption finds the users left without one, see
+    /// `hub.left_without_password`).
     ///
     /// ```rhai
     /// hub.create_users(["teacher01"], #{ admin: true });
@@ -349,13 +359,17 @@ pub mod hub_module {
     pub fn create_users_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
         let default_admin = options.get("admin").and_then(|v| v.as_bool().ok()).unwrap_or(false);
-        results(merge(items(&list), |batch| {
-            let users: Vec<NewUser> = batch
-                .into_iter()
-                .map(|(id, row)| NewUser { id, name: row.name, admin: row.admin.unwrap_or(default_admin) })
-                .collect();
-            block_on(client.create_users(&users))
-        })?)
+        let passwords = options.get("passwords").and_then(|v| v.as_bool().ok()).unwrap_or(false);
+        let change = Change { note: passwords.then_some("password due"), ..Change::of(Action::Create) };
+        journaled(hub, change, &names_of(&list), || {
+            results(merge(items(&list), |batch| {
+                let users: Vec<NewUser> = batch
+                    .into_iter()
+                    .map(|(id, row)| NewUser { id, name: row.name, admin: row.admin.unwrap_or(default_admin) })
+                    .collect();
+                block_on(client.create_users(&users))
+            })?)
+        })
     }
 
     /// Deletes users (names or rows), concurrently. One result per item:
@@ -371,9 +385,11 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn delete_users(hub: &mut Hub, list: Array) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| {
-            by_name(batch, |names| block_on(client.delete_users_but_owner(names))?.map_err(thrown))
-        })?)
+        journaled(hub, Change::of(Action::Delete), &names_of(&list), || {
+            results(merge(items(&list), |batch| {
+                by_name(batch, |names| block_on(client.delete_users_but_owner(names))?.map_err(thrown))
+            })?)
+        })
     }
 
     /// Sets (never toggles) the admin flag of users (names or rows). One
@@ -389,9 +405,12 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn set_admin(hub: &mut Hub, list: Array, admin: bool) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| {
-            by_name(batch, |names| block_on(client.set_admin_but_owner(names, admin))?.map_err(thrown))
-        })?)
+        let flag = admin.to_string();
+        journaled(hub, Change::of(Action::SetAdmin).detail(&flag), &names_of(&list), || {
+            results(merge(items(&list), |batch| {
+                by_name(batch, |names| block_on(client.set_admin_but_owner(names, admin))?.map_err(thrown))
+            })?)
+        })
     }
 
     /// Renames a user. The user must log in with the new name afterwards.
@@ -404,7 +423,12 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn rename_user(hub: &mut Hub, old: &str, new: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let client = hub.client()?;
-        to_dynamic(&block_on(client.rename_user(old, new))?)
+        let new_name = crate::username::normalize(new).unwrap_or_else(|_| new.to_string());
+        let names = names_of(&[Dynamic::from(old.to_string())]);
+        let one = journaled(hub, Change::of(Action::Rename).detail(&new_name), &names, || {
+            Ok(vec![to_dynamic(&block_on(client.rename_user(old, new))?)?])
+        })?;
+        Ok(one.into_iter().next().unwrap_or_default())
     }
 
     /// Starts the default servers of users (names or rows), or named
@@ -454,7 +478,9 @@ pub mod hub_module {
     pub fn stop_servers_with(hub: &mut Hub, list: Array, options: Map) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
         let wait = wait_of(&options);
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.stop_servers(names, wait))))?)
+        journaled(hub, Change::of(Action::StopServer), &names_of(&list), || {
+            results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.stop_servers(names, wait))))?)
+        })
     }
 
     /// Every group as a map: `name`, `users` (member names), `roles`; all
@@ -526,7 +552,9 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn add_to_group(hub: &mut Hub, group: &str, list: Array) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.add_to_group(group, names))))?)
+        journaled(hub, Change::of(Action::AddToGroup).detail(group), &names_of(&list), || {
+            results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.add_to_group(group, names))))?)
+        })
     }
 
     /// Removes users (names or rows) from a group. One result per user.
@@ -537,7 +565,11 @@ pub mod hub_module {
     #[rhai_fn(pure, return_raw)]
     pub fn remove_from_group(hub: &mut Hub, group: &str, list: Array) -> Result<Array, Box<EvalAltResult>> {
         let client = hub.client()?;
-        results(merge(items(&list), |batch| by_name(batch, |names| block_on(client.remove_from_group(group, names))))?)
+        journaled(hub, Change::of(Action::RemoveFromGroup).detail(group), &names_of(&list), || {
+            results(merge(items(&list), |batch| {
+                by_name(batch, |names| block_on(client.remove_from_group(group, names)))
+            })?)
+        })
     }
 }
 

@@ -8,10 +8,12 @@ use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, thrown};
 use super::hub_admin_api::{delete_then_remove, delete_via};
 use super::hub_api::Hub;
+use super::journaling::{journaled, Change};
 use super::runtime::block_on;
 use crate::hub::{
     check_prune_roster, plan_sync as compute_plan, SyncAction, SyncOptions, SyncPlan, SyncResult, SyncRow, UserQuery,
 };
+use crate::journal::Action;
 
 /// A roster row as the plan sees it; a row that carries an error stops the plan.
 fn sync_row(value: &Dynamic) -> Result<SyncRow, Box<EvalAltResult>> {
@@ -99,10 +101,11 @@ pub mod hub_sync_module {
     /// ```
     #[rhai_fn(pure, return_raw)]
     pub fn apply(hub: &mut Hub, plan: Map) -> Result<Array, Box<EvalAltResult>> {
+        let names = plan_names(&plan);
         let plan: SyncPlan = rhai::serde::from_dynamic(&plan.into())
             .map_err(|e| bad_input(format!("not a plan from `hub.plan_sync`: {e}")))?;
         let client = hub.client()?;
-        to_array(&block_on(client.apply_sync(&plan))?)
+        journaled(hub, Change::of(Action::Create), &names, || to_array(&block_on(client.apply_sync(&plan))?))
     }
 
     /// Applies a plan from `hub.plan_sync` as `hub.apply(plan)` does, with
@@ -120,6 +123,14 @@ pub mod hub_sync_module {
     /// ```
     #[rhai_fn(name = "apply", pure, return_raw)]
     pub fn apply_with(hub: &mut Hub, plan: Map, options: Map) -> Result<Array, Box<EvalAltResult>> {
+        let names = plan_names(&plan);
+        journaled(hub, Change::of(Action::Create), &names, || apply_via(hub, plan, options))
+    }
+}
+
+/// `hub.apply(plan, options)`, not journaled.
+fn apply_via(hub: &Hub, plan: Map, options: Map) -> Result<Array, Box<EvalAltResult>> {
+    {
         let plan: SyncPlan = rhai::serde::from_dynamic(&plan.into())
             .map_err(|e| bad_input(format!("not a plan from `hub.plan_sync`: {e}")))?;
         let client = hub.client()?;
@@ -141,4 +152,31 @@ pub mod hub_sync_module {
         }));
         to_array(&results)
     }
+}
+
+/// Every user a plan names (the values of its `name` and `username`
+/// fields, at any depth): the users whose state the journal keeps.
+pub(super) fn plan_names(plan: &Map) -> Vec<String> {
+    fn walk(value: &Dynamic, out: &mut Vec<String>) {
+        if let Some(map) = value.read_lock::<Map>() {
+            for (key, v) in map.iter() {
+                if (key.as_str() == "name" || key.as_str() == "username") && v.is_string() {
+                    out.push(v.to_string());
+                } else if !v.is_string() {
+                    walk(v, out);
+                }
+            }
+        } else if let Some(list) = value.read_lock::<Array>() {
+            list.iter().for_each(|v| walk(v, out));
+        } else if value.is_string() {
+            out.push(value.to_string());
+        }
+    }
+    let mut out = Vec::new();
+    for value in plan.values() {
+        walk(value, &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
 }

@@ -14,12 +14,14 @@ use super::convert::{to_array, to_dynamic};
 use super::error::{bad_input, thrown};
 use super::hub_admin_api::{delete_then_remove, delete_via};
 use super::hub_api::Hub;
+use super::journaling::{journaled, Change};
 use super::runtime::block_on;
 use crate::hub::{
     check_delete_share, check_group_filter, delete_share, parse_duration, plan_prune as compute_prune,
     plan_revoke as compute_revoke, plan_server_prune as compute_server_prune, select_tokens, ApiToken, HubClient,
     ItemResult, NewToken, PruneOptions, PrunePlan, ServerPlan, TokenFilter, TokenOwner, UserQuery,
 };
+use crate::journal::Action;
 use crate::roster::{Cell, Existing};
 
 /// `options[key]` as text, `None` when absent or `()`.
@@ -197,10 +199,11 @@ pub mod hub_term_module {
             let overwrite = options.get("overwrite").and_then(|v| v.as_bool().ok()).unwrap_or(false);
             write_backup(&plan, &path, Existing::replace_if(overwrite))?;
         }
-        match via {
+        let names: Vec<String> = plan.delete.iter().map(|c| c.name.clone()).collect();
+        journaled(hub, Change::of(Action::Delete), &names, || match via {
             None => to_array(&block_on(client.apply_prune(&plan))?),
             Some(exec) => to_array(&delete_then_remove(hub, &exec, |client| block_on(client.apply_prune(&plan)))?),
-        }
+        })
     }
 
     /// Refuses (throws, exit 2) deleting `names` when that is more than
@@ -365,12 +368,15 @@ pub mod hub_term_module {
         let (spared, others): (Vec<_>, Vec<_>) =
             wanted.into_iter().map(|(user, id)| (me.spares_token(&user, &id), user, id)).partition(|t| t.0.is_some());
         let others: Vec<(String, String)> = others.into_iter().map(|(_, user, id)| (user, id)).collect();
-        let mut results = block_on(client.revoke_tokens(&others))?;
-        results.extend(spared.into_iter().map(|(why, user, id)| crate::hub::TokenResult {
-            result: ItemResult::failed(user, why.unwrap_or_default()),
-            id,
-        }));
-        to_array(&results)
+        let users: Vec<String> = others.iter().map(|(user, _)| user.clone()).collect();
+        journaled(hub, Change::of(Action::RevokeToken), &users, || {
+            let mut results = block_on(client.revoke_tokens(&others))?;
+            results.extend(spared.into_iter().map(|(why, user, id)| crate::hub::TokenResult {
+                result: ItemResult::failed(user, why.unwrap_or_default()),
+                id,
+            }));
+            to_array(&results)
+        })
     }
 
     /// Makes an API token for `user` and returns `#{user, id, note,
@@ -464,7 +470,10 @@ pub mod hub_term_module {
         let plan: ServerPlan = rhai::serde::from_dynamic(&plan.into())
             .map_err(|e| bad_input(format!("not a plan from `hub.plan_server_prune`: {e}")))?;
         let client = hub.client()?;
-        to_array(&block_on(client.remove_planned_servers(&plan))?)
+        let users: Vec<String> = plan.remove.iter().map(|s| s.user.clone()).collect();
+        journaled(hub, Change::of(Action::RemoveServer), &users, || {
+            to_array(&block_on(client.remove_planned_servers(&plan))?)
+        })
     }
 
     /// Removes named servers (stopping them first): a list of
@@ -482,6 +491,9 @@ pub mod hub_term_module {
     pub fn remove_servers(hub: &mut Hub, servers: Array) -> Result<Array, Box<EvalAltResult>> {
         let wanted = pairs(&servers, "name", "a server")?;
         let client = hub.client()?;
-        to_array(&block_on(client.remove_servers(&wanted))?)
+        let users: Vec<String> = wanted.iter().map(|(user, _)| user.clone()).collect();
+        journaled(hub, Change::of(Action::RemoveServer), &users, || {
+            to_array(&block_on(client.remove_servers(&wanted))?)
+        })
     }
 }

@@ -29,14 +29,16 @@ pub fn run(engine: &Engine, source: &Source, script_name: &str, args: &[String])
     };
     let mut scope = Scope::new();
     scope.push_constant("args", args.iter().cloned().map(Dynamic::from).collect::<rhai::Array>());
-    match engine.run_ast_with_scope(&mut scope, &ast) {
+    let code = match engine.run_ast_with_scope(&mut scope, &ast) {
         Ok(()) => 0,
         Err(err) => {
             let code = report(&err, source);
             json_failure(engine, &err, code);
             code
         }
-    }
+    };
+    finish_journal(engine, code);
+    code
 }
 
 /// With `--json`, a run that failed before printing its document prints one
@@ -107,13 +109,22 @@ pub fn eval(engine: &Engine, source: &Source) -> i32 {
         Ok(ast) => ast,
         Err(code) => return code,
     };
-    match engine.eval_ast::<Dynamic>(&ast) {
+    let code = match engine.eval_ast::<Dynamic>(&ast) {
         Ok(value) if value.is_unit() => 0,
         Ok(value) => {
             let _ = writeln!(std::io::stdout(), "{}", escape_controls(&super::show::show(&value)));
             0
         }
         Err(err) => report(&err, source),
+    };
+    finish_journal(engine, code);
+    code
+}
+
+/// Writes the `end` line of the run's journal, when the run opened one.
+fn finish_journal(engine: &Engine, code: i32) {
+    if let Some(context) = engine.default_tag().clone().try_cast::<Rc<Context>>() {
+        context.finish_journal(code);
     }
 }
 

@@ -60,6 +60,8 @@ pub struct Context {
     printed: Cell<bool>,
     /// The last line `eprint` wrote: what went wrong when a script stops with `exit(n)`.
     last_eprint: RefCell<Option<String>>,
+    /// The journal of this run, opened by the first call that changes the hub.
+    journal: RefCell<Option<crate::journal::Journal>>,
 }
 
 impl Context {
@@ -117,6 +119,29 @@ impl Context {
     /// The last line `eprint` wrote, if any.
     pub fn last_eprint(&self) -> Option<String> {
         self.last_eprint.borrow().clone()
+    }
+
+    /// The run's journal, opened on first use by `open` (see
+    /// `script::journaling`); `f` gets it.
+    pub fn with_journal<T>(
+        &self,
+        open: impl FnOnce() -> std::io::Result<crate::journal::Journal>,
+        f: impl FnOnce(&mut crate::journal::Journal) -> T,
+    ) -> std::io::Result<T> {
+        let mut slot = self.journal.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(open()?);
+        }
+        Ok(f(slot.as_mut().expect("set above")))
+    }
+
+    /// Writes the journal's `end` line, when this run opened one.
+    pub fn finish_journal(&self, exit: i32) {
+        if let Some(journal) = self.journal.borrow_mut().as_mut() {
+            if let Err(e) = journal.finish(exit) {
+                eprintln!("⚠️  could not finish the run's journal `{}`: {e}", journal.path().display());
+            }
+        }
     }
 
     /// The context an engine carries (its default tag), for primitives

@@ -112,8 +112,35 @@ impl Test {
         self.tempdir.path().join("home")
     }
 
+    /// Starts `jhctl` without waiting (stdin from `stdin()` is not sent;
+    /// stdout and stderr are piped): for a test that kills it mid-run.
+    pub fn spawn(&self) -> std::process::Child {
+        self.command().stdin(Stdio::null()).spawn().expect("cannot run jhctl")
+    }
+
     /// Runs `jhctl` and waits for it.
     pub fn run(&self) -> Output {
+        let mut child = self.command().spawn().expect("cannot run jhctl");
+        let writer = self.stdin.clone().map(|input| {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            // A thread, so a jhctl that exits without reading can't block us.
+            thread::spawn(move || {
+                let _ = pipe.write_all(input.as_bytes());
+            })
+        });
+        let output = child.wait_with_output().expect("cannot wait for jhctl");
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
+        Output {
+            status: output.status.code().unwrap_or_else(|| panic!("jhctl was killed: {}", output.status)),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The command that runs `jhctl` in this test's folder, home and environment.
+    fn command(&self) -> Command {
         let home = self.home();
         let mut command = Command::new(env!("CARGO_BIN_EXE_jhctl"));
         command.args(&self.args).current_dir(self.dir());
@@ -136,23 +163,7 @@ impl Test {
             .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("cannot run jhctl");
-        let writer = self.stdin.clone().map(|input| {
-            let mut pipe = child.stdin.take().expect("stdin is piped");
-            // A thread, so a jhctl that exits without reading can't block us.
-            thread::spawn(move || {
-                let _ = pipe.write_all(input.as_bytes());
-            })
-        });
-        let output = child.wait_with_output().expect("cannot wait for jhctl");
-        if let Some(writer) = writer {
-            let _ = writer.join();
-        }
-        Output {
-            status: output.status.code().unwrap_or_else(|| panic!("jhctl was killed: {}", output.status)),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        command
     }
 }
 
