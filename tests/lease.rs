@@ -137,7 +137,7 @@ fn an_expired_lease_is_taken_over() {
     plant(&hub, -1);
     let (out, _) = manage(&hub, &[("class.csv", "username\nann\n")], &["--lease-wait", "0", "create", "class.csv"]);
     let out = out.expect_status(0);
-    assert!(out.stderr.contains("⚠️  Took over an expired lease: run 0ther (`manage-users delete x.csv`"), "{out}");
+    assert!(out.stderr.contains("⚠️  Took over the lease of a run that ended without releasing it (killed, or its time ran out): run 0ther (`manage-users delete x.csv`"), "{out}");
     assert_eq!(hub.usernames(), ["ann"]);
     assert_eq!(lease(&hub), None);
 }

@@ -76,6 +76,22 @@ pub fn judge(properties: &Value, now: DateTime<Utc>) -> Finding {
     }
 }
 
+/// Whether the process `pid` of this machine has ended (gone, or a zombie
+/// nobody reaped). `false` where that cannot be told (no `/proc`), so a
+/// lease is then only ever taken over when it expires.
+fn process_ended(pid: u32) -> bool {
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // `PID (COMMAND) STATE ...`: the state follows the last `)`.
+        Ok(stat) => {
+            matches!(stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()), Some('Z' | 'X'))
+        }
+    }
+}
+
 /// How a lease was taken: the expired lease taken over, if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Taken {
@@ -166,7 +182,12 @@ impl HubClient {
                 Some(p) if p.get("run").and_then(Value::as_str) == Some(info.run.as_str()) => {
                     return Ok(Ok(Taken { took_over }));
                 }
-                Some(p) => judge(p, Utc::now()),
+                Some(p) => match judge(p, Utc::now()) {
+                    // A run of this machine that was killed (kill -9, a
+                    // crash) never released its lease: it is as expired.
+                    Finding::Held(old) if old.host == info.host && process_ended(old.pid) => Finding::Expired(old),
+                    finding => finding,
+                },
             };
             match finding {
                 Finding::Expired(old) => {
@@ -280,6 +301,17 @@ mod tests {
         assert!(text.contains("run r1 (`manage-users create c.csv`, pid 42 on lab"), "{text}");
         assert!(text.contains("jhctl manage-users unlock"), "{text}");
         assert!(Refusal::Unstamped.to_string().contains("jhctl manage-users unlock"));
+    }
+
+    // Issue #28: a run killed with SIGKILL leaves its lease; the same
+    // command run again on that machine must not wait for it to expire.
+    #[test]
+    fn a_process_of_this_machine_that_ended_is_told_from_a_live_one() {
+        assert!(!process_ended(std::process::id()), "this test's own process is alive");
+        let mut child = std::process::Command::new("true").spawn().expect("`true` runs");
+        let pid = child.id();
+        child.wait().expect("`true` ends");
+        assert!(process_ended(pid), "a reaped process has ended");
     }
 
     #[test]

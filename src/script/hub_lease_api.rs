@@ -87,7 +87,10 @@ pub mod hub_lease_module {
         };
         let taken = taken.map_err(|refusal| throw(refusal.to_string(), 1))?;
         if let Some(old) = &taken.took_over {
-            eprintln!("⚠️  Took over an expired lease: {}", old.describe());
+            eprintln!(
+                "⚠️  Took over the lease of a run that ended without releasing it (killed, or its time ran out): {}",
+                old.describe()
+            );
             out.insert("took_over".into(), to_dynamic(old)?);
         }
         out.insert("run".into(), info.run.clone().into());
