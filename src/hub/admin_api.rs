@@ -123,12 +123,17 @@ impl QuotaAction {
     }
 }
 
-/// Whether `reply` came from the hub's page handler instead of the admin
-/// API: a stock JupyterHub answers `/hub/admin/api` with an HTML page, 404
-/// to a GET and 403 (its `_xsrf` check) to a POST; the admin API answers
-/// JSON, its errors too.
+/// Whether an answer from `/hub/admin/api` comes from a hub without the
+/// admin API: a stock JupyterHub's page handler answers a GET with a 404
+/// HTML page and a POST with a 403 HTML page (its `_xsrf` check); the admin
+/// API itself always answers JSON, its errors too.
+pub(crate) fn admin_api_absent(status: u16, body: &Value) -> bool {
+    (403..=405).contains(&status) && !body.is_object()
+}
+
+/// [`admin_api_absent`] for a whole reply.
 fn page_not_api(reply: &Reply) -> bool {
-    matches!(reply.status.as_u16(), 403..=405) && reply.body.is_string()
+    admin_api_absent(reply.status.as_u16(), &reply.body)
 }
 
 pub(super) fn admin_failure(reply: &Reply) -> String {

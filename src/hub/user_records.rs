@@ -14,6 +14,7 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::admin_api::admin_api_absent;
 use super::{HubClient, HubError, ItemResult, ItemStatus, QuotaAction, QuotaEntry};
 
 /// Length of the password that replaces a deleted user's: nobody ever sees it.
@@ -31,14 +32,6 @@ pub(crate) enum Records {
     /// The admin API is there but refused or failed: why. Nothing is
     /// deleted then, since the records could not be cleared.
     Unreadable(String),
-}
-
-/// Whether an answer from `/hub/admin/api` comes from a hub without the
-/// admin API: its page handler answers a GET with a 404 HTML page and a
-/// POST with a 403 HTML page (the `_xsrf` check); the admin API itself
-/// always answers JSON.
-pub(crate) fn admin_api_absent(status: u16, body: &Value) -> bool {
-    (403..=405).contains(&status) && !body.is_object()
 }
 
 /// The line a deleted user's result carries: what was cleared.
